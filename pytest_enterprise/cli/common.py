@@ -1,0 +1,58 @@
+"""Pieces every command group needs: the loaded config, the history store, output files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import EnterpriseConfig
+from ..errors import UsageError
+
+
+def load_config(options: argparse.Namespace) -> EnterpriseConfig:
+    return EnterpriseConfig.load(options.config, rootdir=Path.cwd())
+
+
+def history_path(options: argparse.Namespace, config: EnterpriseConfig) -> Path:
+    if getattr(options, "store", None):
+        return Path(options.store)
+    base = config.source.parent if config.source is not None else Path.cwd()
+    return base / config.telemetry.history_path
+
+
+def open_store(options: argparse.Namespace, config: EnterpriseConfig):  # -> HistoryStore
+    from ..store.sqlite import HistoryStore
+
+    return HistoryStore(history_path(options, config))
+
+
+def add_config_option(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    """``--config`` works before or after the command; SUPPRESS keeps a subcommand's absent
+    option from overwriting the top-level one."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="enterprise-config.yaml to use (default: $ENTERPRISE_CONFIG, else ./enterprise-config.yaml)",
+    )
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="PATH", help="history database (default: telemetry.history_path)")
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it atomically to ``output`` and say where."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from ..files import write_text_atomic
+
+    path = write_text_atomic(output, text)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise UsageError(message)

@@ -1,0 +1,216 @@
+"""``enterprise telemetry status | report | record``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..model import SEVERITIES
+from .common import add_config_option, add_store_option, emit, load_config, open_store, require
+
+DEFAULT_RECORD_PROCESS = "quality_gates"
+FORMATS = ("json", "text", "markdown")
+_SUFFIX_FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+
+
+def add_parser(groups: Any) -> None:
+    telemetry = groups.add_parser("telemetry", allow_abbrev=False, help="Six Sigma quality telemetry")
+    commands = telemetry.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    status = commands.add_parser("status", allow_abbrev=False, help="latest run of a process and its trend")
+    status.add_argument("--process", help="process name (default: telemetry.process_name)")
+    status.add_argument("--limit", type=int, default=10, help="runs in the trend (default 10)")
+    add_store_option(status)
+    add_config_option(status)
+    status.set_defaults(handler=status_command)
+
+    report = commands.add_parser("report", allow_abbrev=False, help="quality report of a stored run or a report file")
+    report.add_argument("--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    report.add_argument("--format", choices=FORMATS, help="default: from --output's suffix, else text")
+    report.add_argument("--process", help="process name (default: telemetry.process_name)")
+    report.add_argument("--run", metavar="ID", help="a stored run id (default: the latest)")
+    report.add_argument("--input", metavar="REPORT", help="render an enterprise-report.json instead of the store")
+    add_store_option(report)
+    add_config_option(report)
+    report.set_defaults(handler=report_command)
+
+    record = commands.add_parser("record", allow_abbrev=False, help="record a unit or a defect for a named process")
+    record.add_argument("--process", default=DEFAULT_RECORD_PROCESS, help=f"default {DEFAULT_RECORD_PROCESS}")
+    record.add_argument("--unit", action="store_true", help="record one processed unit (with --passed or --failed)")
+    verdict = record.add_mutually_exclusive_group()
+    verdict.add_argument("--passed", dest="verdict", action="store_const", const=True)
+    verdict.add_argument("--failed", dest="verdict", action="store_const", const=False)
+    record.add_argument("--defect", nargs="?", const="unspecified", metavar="TYPE", help="record one defect")
+    record.add_argument("--severity", choices=SEVERITIES, help="defect severity (default medium)")
+    record.add_argument("--category", help="defect category")
+    record.add_argument("--message", help="free-text description of the defect")
+    add_store_option(record)
+    add_config_option(record)
+    record.set_defaults(handler=record_command)
+
+
+def status_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from tabulate import tabulate
+
+    from ..report.summary import level_text, sigma_text
+
+    config = load_config(options)
+    process = options.process or config.telemetry.process_name
+    require(options.limit >= 1, "--limit must be at least 1")
+    with open_store(options, config) as store:
+        runs = store.recent_runs(process, limit=options.limit)
+        if not runs:
+            events = store.events(process)
+            if not events:
+                print(f"no data recorded for process {process!r} in {store.path}")
+                return 0
+            return _status_from_events(process, events, config)
+    latest = runs[0]
+    quality = latest.quality or {}
+    print(
+        f"process {process!r}: latest run {latest.id} finished {latest.finished_at}, "
+        f"{latest.units} units, {latest.defects} defects, sigma {sigma_text(quality)}, "
+        f"level {level_text(quality)}"
+    )
+    rows = [
+        (
+            run.started_at,
+            run.units,
+            run.defects,
+            _fmt(run.dpmo, ",.0f"),
+            sigma_text(run.quality or {}),
+            _fmt(run.fpy, ".2f"),
+            _fmt(run.rty, ".2f"),
+            run.exit_status,
+        )
+        for run in runs
+    ]
+    print(tabulate(rows, headers=("started", "units", "defects", "DPMO", "sigma", "FPY %", "RTY %", "exit"), disable_numparse=True))
+    print(_trend(runs))
+    return 0
+
+
+def _status_from_events(process: str, events: list[Any], config: Any) -> int:
+    from ..quality.telemetry import snapshot_from_events
+    from ..report.summary import level_text, sigma_text
+
+    snapshot = snapshot_from_events(process, events, thresholds=config.telemetry.quality_thresholds)
+    quality = snapshot.to_dict()
+    print(
+        f"process {process!r}: {len(events)} recorded events since {events[0].recorded_at}: "
+        f"{snapshot.units} units, {snapshot.defects} defects, sigma {sigma_text(quality)}, "
+        f"level {level_text(quality)}"
+    )
+    return 0
+
+
+def _trend(runs: list[Any]) -> str:
+    """Latest DPMO against the median of the runs before it."""
+    earlier = [run.dpmo for run in runs[1:] if run.dpmo is not None]
+    latest = runs[0].dpmo
+    if latest is None or not earlier:
+        return "trend: not enough runs with data"
+    median = statistics.median(earlier)
+    if latest < median:
+        word = "better"
+    elif latest > median:
+        word = "worse"
+    else:
+        word = "unchanged"
+    return f"trend: DPMO {latest:,.0f} vs median {median:,.0f} of the {len(earlier)} runs before: {word}"
+
+
+def report_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..report.text import render_markdown, render_text
+
+    config = load_config(options)
+    report = _load_input(Path(options.input)) if options.input else _report_from_store(options, config)
+    output_format = options.format or _SUFFIX_FORMATS.get(Path(options.output or "").suffix.lower(), "text")
+    if output_format == "json":
+        text = json.dumps(report, indent=2, allow_nan=False) + "\n"
+    elif output_format == "markdown":
+        text = render_markdown(report)
+    else:
+        text = render_text(report)
+    emit(text, options.output)
+    return 0
+
+
+def _report_from_store(options: argparse.Namespace, config: Any) -> dict[str, Any]:
+    from ..gates import configured_gates, evaluate
+    from ..quality.metrics import analyze_run
+    from ..report.json_report import build_report
+
+    process = options.process or config.telemetry.process_name
+    with open_store(options, config) as store:
+        record = store.load_run(options.run) if options.run else store.latest_run(process)
+        if record is None:
+            events = store.events(process)
+            if not events:
+                raise InputError(f"no runs or events recorded for process {process!r} in {store.path}")
+            from ..quality.telemetry import snapshot_from_events
+            from ..report.json_report import SCHEMA_VERSION, TOOL_NAME
+            from .. import __version__
+
+            snapshot = snapshot_from_events(process, events, thresholds=config.telemetry.quality_thresholds)
+            return {
+                "schema_version": SCHEMA_VERSION,
+                "tool": {"name": TOOL_NAME, "version": __version__},
+                "process_name": process,
+                "quality": snapshot.to_dict(),
+            }
+    # Recomputed from the stored record by the same analyzer the plugin ran, so the two agree.
+    quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds).to_dict()
+    gates = evaluate(configured_gates(config.telemetry), quality)
+    return build_report(record, quality, gates, history=None)
+
+
+def _load_input(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such report file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read: {error}") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("quality"), dict):
+        raise InputError(f"{path}: not a pytest-enterprise report (no 'quality' object)")
+    return data
+
+
+def record_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..store.sqlite import TelemetryEvent
+    from ..timeutil import rfc3339, utc_now
+
+    require(options.unit != (options.defect is not None), "say exactly one of --unit or --defect")
+    if options.unit:
+        require(options.verdict is not None, "--unit needs --passed or --failed")
+        require(
+            options.severity is None and options.category is None and options.message is None,
+            "--severity, --category and --message go with --defect",
+        )
+        event = TelemetryEvent(recorded_at=rfc3339(utc_now()), kind="unit", passed=options.verdict)
+    else:
+        require(options.verdict is None, "--passed and --failed go with --unit")
+        event = TelemetryEvent(
+            recorded_at=rfc3339(utc_now()),
+            kind="defect",
+            defect_type=options.defect,
+            severity=options.severity or "medium",
+            category=options.category,
+            message=options.message,
+        )
+    config = load_config(options)
+    with open_store(options, config) as store:
+        store.record_events(options.process, [event])
+        print(f"recorded {event.kind} for process {options.process!r} in {store.path}")
+    return 0
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "no data" if value is None else format(value, spec)

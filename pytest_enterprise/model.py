@@ -1,0 +1,197 @@
+"""The run record: plain data that every analyzer and view reads.
+
+The pytest side fills a ``RunRecord``; quality, compliance and supply-chain analyzers map it to
+results; the history store and the JSON report round-trip it. Nothing here imports pytest.
+
+Outcome vocabulary (see docs/design.md, "outcome model"):
+
+========== ===== ======= ==============================================
+outcome    unit  defect  note
+========== ===== ======= ==============================================
+passed     yes   no
+failed     yes   yes     failure in call; category ``failure``
+error      yes   yes     setup/teardown error; category ``error``
+crashed    yes   yes     xdist worker died; category ``crash``
+xpassed    yes   no      non-strict xpass (strict xpass is ``failed``)
+skipped    no    no      reported, not counted
+xfailed    no    no      a known defect, reported, not counted
+========== ===== ======= ==============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+UNIT_OUTCOMES = frozenset({"passed", "failed", "error", "crashed", "xpassed"})
+DEFECT_OUTCOMES = frozenset({"failed", "error", "crashed"})
+SEVERITIES = ("critical", "high", "medium", "low")
+DEFAULT_SEVERITY = "medium"
+
+
+@dataclass
+class Phase:
+    """One report of one attempt: setup, call, teardown, or ``crash`` for a dead worker."""
+
+    when: str
+    outcome: str
+    duration: float
+
+
+@dataclass
+class Subtest:
+    """One pytest 9 subtest inside the call phase of an attempt."""
+
+    description: str
+    outcome: str
+
+
+@dataclass
+class Attempt:
+    """One execution of a test (pytest-rerunfailures may make several)."""
+
+    number: int
+    outcome: str
+    phases: list[Phase] = field(default_factory=list)
+    category: str | None = None
+    exception_type: str | None = None
+    message: str | None = None
+    subtests: list[Subtest] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return sum(p.duration for p in self.phases)
+
+    @property
+    def is_defect(self) -> bool:
+        return self.outcome in DEFECT_OUTCOMES
+
+    @property
+    def failed_subtests(self) -> int:
+        return sum(1 for s in self.subtests if s.outcome == "failed")
+
+
+@dataclass
+class TestResult:
+    """Everything recorded about one test item (nodeid, parameters included) in one run."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    nodeid: str
+    attempts: list[Attempt] = field(default_factory=list)
+    severity: str = DEFAULT_SEVERITY
+    opportunities: int = 1
+    stage: str | None = None
+    markers: dict[str, Any] = field(default_factory=dict)
+    worker: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        return self.attempts[-1].outcome if self.attempts else "skipped"
+
+    @property
+    def is_unit(self) -> bool:
+        return any(a.outcome in UNIT_OUTCOMES for a in self.attempts)
+
+    @property
+    def first_pass(self) -> bool:
+        """True when the first attempt produced no defect."""
+        return self.is_unit and not self.attempts[0].is_defect
+
+    @property
+    def final_pass(self) -> bool:
+        return self.is_unit and not self.attempts[-1].is_defect
+
+    @property
+    def flaky(self) -> bool:
+        """Failed first, passed on a rerun."""
+        return self.is_unit and not self.first_pass and self.final_pass
+
+    @property
+    def category(self) -> str | None:
+        return self.attempts[-1].category if self.attempts else None
+
+    @property
+    def duration(self) -> float:
+        return sum(a.duration for a in self.attempts)
+
+
+@dataclass
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass
+class RunInfo:
+    """Facts about the run as a whole."""
+
+    id: str
+    started_at: str
+    finished_at: str | None = None
+    duration_s: float | None = None
+    exit_status: int | None = None
+    interrupted: bool = False
+    args: list[str] = field(default_factory=list)
+    python: str = ""
+    platform: str = ""
+    git: GitInfo | None = None
+    ci_job_url: str | None = None
+    workers: int = 0
+    process: str = "pytest"
+    deselected: int = 0
+
+
+@dataclass
+class OpportunityDefinition:
+    """How opportunities per unit were counted; runs are only comparable under the same one."""
+
+    per_unit: int = 1
+    subtests_as_opportunities: bool = False
+    marker: str = "opportunities"
+
+    def describe(self) -> str:
+        text = f"{self.per_unit} per test unless @pytest.mark.{self.marker}(n) says otherwise"
+        if self.subtests_as_opportunities:
+            text += "; each subtest adds one"
+        return text
+
+
+@dataclass
+class RunRecord:
+    run: RunInfo
+    tests: list[TestResult] = field(default_factory=list)
+    opportunity_definition: OpportunityDefinition = field(default_factory=OpportunityDefinition)
+    stages: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        run = dict(data["run"])
+        git = run.get("git")
+        run["git"] = GitInfo(**git) if git else None
+        tests = [_test_from_dict(t) for t in data.get("tests", [])]
+        definition = OpportunityDefinition(**data.get("opportunity_definition", {}))
+        return cls(
+            run=RunInfo(**run),
+            tests=tests,
+            opportunity_definition=definition,
+            stages=data.get("stages"),
+        )
+
+
+def _test_from_dict(data: dict[str, Any]) -> TestResult:
+    attempts = [
+        Attempt(
+            **{
+                **a,
+                "phases": [Phase(**p) for p in a.get("phases", [])],
+                "subtests": [Subtest(**s) for s in a.get("subtests", [])],
+            }
+        )
+        for a in data.get("attempts", [])
+    ]
+    return TestResult(**{**data, "attempts": attempts})

@@ -1,0 +1,136 @@
+"""Turns pytest test reports into ``TestResult`` records.
+
+This is the only per-test code path, so it does as little as possible: a dict lookup, a small
+dataclass append and a few string comparisons per report. It duck-types reports and never
+imports pytest, so it can be driven by fakes in tests.
+
+Attempts are keyed on ``(nodeid, attempt)``: a ``setup`` report opens a new attempt. That holds
+for pytest-rerunfailures (each rerun runs setup again) and for xdist (all reports of an item
+come from one worker, in order). A crashed xdist worker shows up as a report whose ``when`` is
+``"???"``; it closes the current attempt as ``crashed``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .model import Attempt, Phase, Subtest, TestResult
+
+META_ATTRIBUTE = "enterprise_meta"
+"""Report attribute carrying marker facts from an xdist worker; plain builtins only."""
+
+_EXCEPTION_NAME = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
+_MESSAGE_LIMIT = 300
+_DEFECTS = ("failed", "error", "crashed")
+
+
+class Recorder:
+    """Accumulates the results of one run, keyed by nodeid, in arrival order."""
+
+    def __init__(self, meta: dict[str, dict[str, Any]] | None = None) -> None:
+        self.tests: dict[str, TestResult] = {}
+        # Marker facts computed at collection time (no xdist, or on the worker itself).
+        self.meta = meta if meta is not None else {}
+
+    def record(self, report: Any) -> None:
+        nodeid = report.nodeid
+        test = self.tests.get(nodeid)
+        if test is None:
+            test = self.tests[nodeid] = self._new_test(report)
+        when = report.when
+        if when == "setup" or not test.attempts:
+            test.attempts.append(Attempt(number=len(test.attempts) + 1, outcome="passed"))
+            meta = getattr(report, META_ATTRIBUTE, None)
+            if meta:
+                _apply_meta(test, meta)
+        attempt = test.attempts[-1]
+        if hasattr(report, "context") and type(report).__name__ == "SubtestReport":
+            attempt.subtests.append(_subtest(report))
+            return
+        outcome = "failed" if report.outcome == "rerun" else report.outcome
+        attempt.phases.append(Phase("crash" if when == "???" else when, outcome, report.duration))
+        _update_attempt(attempt, when, outcome, report)
+
+    def _new_test(self, report: Any) -> TestResult:
+        test = TestResult(nodeid=report.nodeid, worker=_worker_id(report))
+        meta = self.meta.get(report.nodeid)
+        if meta:
+            _apply_meta(test, meta)
+        return test
+
+    def results(self) -> list[TestResult]:
+        return list(self.tests.values())
+
+
+def _update_attempt(attempt: Attempt, when: str, outcome: str, report: Any) -> None:
+    if outcome == "passed":
+        if when == "call" and hasattr(report, "wasxfail"):
+            attempt.outcome = "xpassed"
+        return
+    if outcome == "skipped":
+        if attempt.outcome not in _DEFECTS:
+            attempt.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+        return
+    # A failed report.
+    if when == "???":
+        _mark_defect(attempt, "crashed", "crash", report)
+    elif when == "call":
+        longrepr = report.longrepr
+        if isinstance(longrepr, str) and longrepr.startswith("[XPASS(strict)]"):
+            _mark_defect(attempt, "failed", "xpass-strict", report)
+        else:
+            _mark_defect(attempt, "failed", "failure", report)
+    elif attempt.outcome not in _DEFECTS:
+        # Setup or teardown: infrastructure, not product. A call failure already recorded
+        # stays the attempt's category.
+        _mark_defect(attempt, "error", "error", report)
+
+
+def _mark_defect(attempt: Attempt, outcome: str, category: str, report: Any) -> None:
+    attempt.outcome = outcome
+    attempt.category = category
+    attempt.message, attempt.exception_type = _describe_failure(report.longrepr)
+
+
+def _describe_failure(longrepr: Any) -> tuple[str | None, str | None]:
+    """The first line of the failure and the exception's type name, when one is visible."""
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        text = crash.message
+    elif isinstance(longrepr, tuple) and len(longrepr) == 3:
+        text = str(longrepr[2])
+    elif longrepr is None:
+        return None, None
+    else:
+        text = str(longrepr)
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    match = _EXCEPTION_NAME.match(first_line) if crash is not None else None
+    exception_type = match.group(1) if match else None
+    if exception_type == "assert":  # pytest's rewritten "assert x" message, no type shown
+        exception_type = "AssertionError"
+    return first_line[:_MESSAGE_LIMIT] or None, exception_type
+
+
+def _subtest(report: Any) -> Subtest:
+    context = report.context
+    parts = []
+    if getattr(context, "msg", None):
+        parts.append(f"[{context.msg}]")
+    kwargs = getattr(context, "kwargs", None)
+    if kwargs:
+        parts.append("(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
+    return Subtest(description=" ".join(parts), outcome="failed" if report.failed else report.outcome)
+
+
+def _worker_id(report: Any) -> str | None:
+    node = getattr(report, "node", None)
+    gateway = getattr(node, "gateway", None)
+    return getattr(gateway, "id", None)
+
+
+def _apply_meta(test: TestResult, meta: dict[str, Any]) -> None:
+    test.severity = meta.get("severity", test.severity)
+    test.opportunities = meta.get("opportunities", test.opportunities)
+    test.stage = meta.get("stage", test.stage)
+    test.markers = meta.get("markers", test.markers)

@@ -1,0 +1,129 @@
+"""End of a run on the controller: analyze, gate, store and write the report.
+
+Every step that can fail for a reason outside the tests (an unwritable folder, a corrupt
+store) is caught here and turned into a one-line problem and an exit status, so the run's
+other evidence is still written and the user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import environment
+from .config import EnterpriseConfig
+from .errors import EXIT_GATE_FAILED, EXIT_OK, EnterpriseError
+from .gates import configured_gates, evaluate
+from .model import RunRecord
+from .quality.metrics import analyze_run
+from .report.json_report import build_report
+
+REPORT_FILENAME = "enterprise-report.json"
+_TESTS_FAILED = int(pytest.ExitCode.TESTS_FAILED)
+
+
+@dataclass
+class SessionOutcome:
+    """What the controller computed at session finish, for the terminal summary."""
+
+    quality: Any
+    gates: list[Any]
+    report_path: Path | None
+    problems: list[str] = field(default_factory=list)
+
+
+def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRecord) -> SessionOutcome:
+    _add_environment(record, config.rootpath)
+    telemetry = settings.telemetry
+    quality = analyze_run(record, thresholds=telemetry.quality_thresholds)
+    quality_data = quality.to_dict()
+    gates = configured_gates(
+        telemetry,
+        dpmo_option=config.getoption("enterprise_dpmo_fail_above"),
+        rty_option=config.getoption("enterprise_rty_fail_under"),
+    )
+    gate_results = evaluate(gates, quality_data)
+    problems: list[str] = []
+    if any(result.failed for result in gate_results):
+        record.run.exit_status = _worse(record.run.exit_status, EXIT_GATE_FAILED)
+
+    history: dict[str, Any] = {"enabled": False, "path": None, "saved": False, "error": None}
+    if telemetry.store_history and not config.getoption("enterprise_no_history"):
+        history_path = _resolve(settings, config, telemetry.history_path)
+        history.update(enabled=True, path=str(history_path))
+        try:
+            _save_history(history_path, record, quality_data, settings)
+            history["saved"] = True
+        except EnterpriseError as error:
+            history["error"] = str(error)
+            problems.append(f"history not saved: {error}")
+            record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+
+    report_path = _report_path(config, settings)
+    if report_path is not None:
+        report = build_report(record, quality_data, gate_results, history)
+        config.hook.pytest_enterprise_extend_report(config=config, report=report)
+        try:
+            _write_report(report_path, report)
+        except EnterpriseError as error:
+            problems.append(f"report not written: {error}")
+            record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+            report_path = None
+
+    config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
+    return SessionOutcome(quality=quality, gates=gate_results, report_path=report_path, problems=problems)
+
+
+def _worse(current: int | None, candidate: int) -> int:
+    """Raise a clean or test-failure exit status to ``candidate``; keep pytest's own others."""
+    current = EXIT_OK if current is None else current
+    if current in (EXIT_OK, _TESTS_FAILED) and candidate > current:
+        return candidate
+    return current
+
+
+def _add_environment(record: RunRecord, rootdir: Path) -> None:
+    run = record.run
+    run.python = environment.python_description()
+    run.platform = environment.platform_description()
+    run.git = environment.git_info(rootdir)
+    run.ci_job_url = environment.ci_job_url()
+
+
+def _resolve(settings: EnterpriseConfig, config: pytest.Config, configured: str) -> Path:
+    """Paths from config are relative to the config file's folder, else to rootdir."""
+    base = settings.source.parent if settings.source is not None else config.rootpath
+    return (base / configured).resolve()
+
+
+def _report_path(config: pytest.Config, settings: EnterpriseConfig) -> Path | None:
+    invocation_dir = config.invocation_params.dir
+    explicit_file = config.getoption("enterprise_json")
+    if explicit_file:
+        return invocation_dir / explicit_file
+    explicit_dir = config.getoption("enterprise_output")
+    if explicit_dir:
+        return invocation_dir / explicit_dir / REPORT_FILENAME
+    if not settings.telemetry.auto_generate_reports:
+        return None
+    return _resolve(settings, config, settings.telemetry.output_dir) / REPORT_FILENAME
+
+
+def _save_history(path: Path, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig) -> None:
+    from .store.sqlite import HistoryStore
+
+    telemetry = settings.telemetry
+    with HistoryStore(path) as store:
+        store.save_run(record, quality, detailed=telemetry.store_detailed_metrics)
+        store.purge(telemetry.retention_days)
+
+
+def _write_report(path: Path, report: dict[str, Any]) -> None:
+    from .files import write_text_atomic
+
+    write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
+

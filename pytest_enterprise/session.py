@@ -1,0 +1,155 @@
+"""The enabled plugin: collect on workers, count on the controller, report at the end.
+
+Follows pytest-cov's controller/worker split. On an xdist worker, ``WorkerEnricher`` only
+attaches marker facts (plain builtins) to the setup report of each test. On the controller, or
+without xdist, ``EnterpriseSession`` feeds every report to the ``Recorder`` and, at session
+finish, runs the analyzers and writes the views.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config import EnterpriseConfig
+from .errors import EnterpriseError
+from .markers import item_meta
+from .model import OpportunityDefinition, RunInfo, RunRecord
+from .plugin import SESSION_PLUGIN_NAME
+from .recorder import META_ATTRIBUTE, Recorder
+from .timeutil import rfc3339, utc_now
+
+_DESELECTED_KEY = "enterprise_deselected"
+
+
+def register(config: pytest.Config) -> None:
+    """Load the configuration and register the session plugin when the run enables it."""
+    settings = EnterpriseConfig.load(
+        config.getoption("enterprise_config"), rootdir=config.rootpath
+    )
+    settings.logging.apply()
+    for stage in settings.telemetry.stages or ():
+        config.addinivalue_line("markers", f"{stage}: RTY stage '{stage}' (pytest-enterprise).")
+    if not (config.getoption("enterprise_report") or settings.telemetry.enabled):
+        return
+    if hasattr(config, "workerinput"):
+        plugin: object = WorkerEnricher(settings)
+    else:
+        plugin = EnterpriseSession(config, settings)
+    config.pluginmanager.register(plugin, SESSION_PLUGIN_NAME)
+
+
+class _Collector:
+    """Reads marker facts once per collected item."""
+
+    def __init__(self, settings: EnterpriseConfig) -> None:
+        self.settings = settings
+        self.recorder = Recorder()
+        self.deselected = 0
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        stages = self.settings.telemetry.stages
+        meta = self.recorder.meta
+        try:
+            for item in session.items:
+                facts = item_meta(item, stages)
+                if facts is not None:
+                    meta[item.nodeid] = facts
+        except EnterpriseError as error:
+            pytest.exit(f"pytest-enterprise: {error}", returncode=error.exit_code)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+
+class WorkerEnricher(_Collector):
+    """xdist worker side: attach marker facts so the controller can count without items."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "setup":
+            facts = self.recorder.meta.get(report.nodeid)
+            if facts is not None:
+                setattr(report, META_ATTRIBUTE, facts)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        session.config.workeroutput[_DESELECTED_KEY] = self.deselected  # type: ignore[attr-defined]
+
+
+class EnterpriseSession(_Collector):
+    """Controller (or single-process) side: count, analyze, store, report, gate."""
+
+    def __init__(self, config: pytest.Config, settings: EnterpriseConfig) -> None:
+        super().__init__(settings)
+        self.config = config
+        self.started_at = utc_now()
+        self.started_perf = time.perf_counter()
+        self.interrupted = False
+        self.worker_deselected = 0
+        self.outcome: Any = None  # reporting.SessionOutcome once the session finished
+        # Bound once: this is the per-report hot path.
+        self.pytest_runtest_logreport = self.recorder.record
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        # Every worker collects the whole suite, so each saw the same deselection.
+        self.worker_deselected = max(self.worker_deselected, output.get(_DESELECTED_KEY, 0))
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from .reporting import finish_run
+
+        record = self._run_record(int(exitstatus))
+        self.outcome = finish_run(self.config, self.settings, record)
+        session.exitstatus = record.run.exit_status
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.outcome is not None:
+            from .report.terminal import render_summary
+
+            render_summary(terminalreporter, self.outcome)
+
+    def _run_record(self, exitstatus: int) -> RunRecord:
+        telemetry = self.settings.telemetry
+        finished = utc_now()
+        interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        workers = _xdist_workers(self.config)
+        run = RunInfo(
+            id=str(uuid.uuid4()),
+            started_at=rfc3339(self.started_at),
+            finished_at=rfc3339(finished),
+            duration_s=round(time.perf_counter() - self.started_perf, 6),
+            exit_status=exitstatus,
+            interrupted=interrupted,
+            args=list(self.config.invocation_params.args),
+            workers=workers,
+            process=telemetry.process_name,
+            deselected=self.worker_deselected if workers else self.deselected,
+        )
+        definition = OpportunityDefinition(
+            per_unit=telemetry.opportunities_per_unit,
+            subtests_as_opportunities=telemetry.subtests_as_opportunities,
+        )
+        tests = self.recorder.results()
+        if telemetry.opportunities_per_unit != 1:
+            for test in tests:
+                if "opportunities" not in test.markers:
+                    test.opportunities = telemetry.opportunities_per_unit
+        return RunRecord(run=run, tests=tests, opportunity_definition=definition, stages=telemetry.stages)
+
+
+def _xdist_workers(config: pytest.Config) -> int:
+    if getattr(config.option, "dist", "no") == "no":
+        return 0
+    count = getattr(config.option, "numprocesses", 0)
+    return count if isinstance(count, int) else 0
+
