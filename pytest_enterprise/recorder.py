@@ -105,10 +105,11 @@ def _describe_failure(longrepr: Any) -> tuple[str | None, str | None]:
     else:
         text = str(longrepr)
     first_line = text.strip().splitlines()[0] if text.strip() else ""
-    match = _EXCEPTION_NAME.match(first_line) if crash is not None else None
-    exception_type = match.group(1) if match else None
-    if exception_type == "assert":  # pytest's rewritten "assert x" message, no type shown
-        exception_type = "AssertionError"
+    exception_type = None
+    if crash is not None:
+        match = _EXCEPTION_NAME.match(first_line)
+        # pytest drops the "AssertionError: " prefix of a rewritten assert ("assert 1 == 2").
+        exception_type = match.group(1) if match else "AssertionError"
     return first_line[:_MESSAGE_LIMIT] or None, exception_type
 
 

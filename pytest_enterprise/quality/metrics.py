@@ -1,0 +1,482 @@
+"""Quality metrics for one run: DPU, DPMO, yields, RTY, sigma, Pareto.
+
+``compute_quality`` is the pure math on counts; ``analyze_run`` maps a ``RunRecord`` to those
+counts. Yields and percents are percent (0–100); DPMO is per million; sigma is in σ. Floats keep
+full precision here; views round. Every formula is explained in docs/telemetry-math.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_enterprise.model import Attempt, RunRecord, TestResult
+from pytest_enterprise.quality.sigma import (
+    DEFAULT_QUALITY_THRESHOLDS,
+    poisson_rate_ci,
+    proportion_ci,
+    quality_level,
+    sigma_level,
+    validate_thresholds,
+    z_long_term,
+)
+
+__all__ = [
+    "BASIS_LOWER_BOUND",
+    "BASIS_POINT_ESTIMATE",
+    "NO_DATA",
+    "PHASE_STAGES",
+    "UNSTAGED",
+    "ParetoEntry",
+    "QualityMetrics",
+    "StageYield",
+    "analyze_run",
+    "compute_quality",
+    "unit_defects",
+    "unit_opportunities",
+    "yield_ci",
+]
+
+NO_DATA = "no data"
+BASIS_POINT_ESTIMATE = "point estimate"
+BASIS_LOWER_BOUND = "95% lower bound"
+PHASE_STAGES = ("setup", "call", "teardown")
+UNSTAGED = "unstaged"
+PER_MILLION = 1_000_000
+PERCENT = 100.0
+
+# A dead xdist worker is reported in place of the call phase.
+_PHASE_ALIASES = {"crash": "call"}
+# Used when the recorder left a defect without a category; mirrors the outcome model.
+_FALLBACK_CATEGORY = {"failed": "failure", "error": "error", "crashed": "crash"}
+
+Interval = tuple[float, float]
+OptionalInterval = tuple[float | None, float | None]
+
+
+@dataclass
+class StageYield:
+    """First-pass yield of one stage (a phase, or a marker stage such as ``integration``)."""
+
+    name: str
+    units: int
+    first_pass: int
+    fpy: float | None
+    fpy_ci95: Interval | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "units": self.units,
+            "first_pass": self.first_pass,
+            "fpy": self.fpy,
+            "fpy_ci95": _as_list(self.fpy_ci95),
+        }
+
+
+@dataclass
+class ParetoEntry:
+    category: str
+    count: int
+    percent: float
+    cumulative_percent: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "count": self.count,
+            "percent": self.percent,
+            "cumulative_percent": self.cumulative_percent,
+        }
+
+
+@dataclass
+class QualityMetrics:
+    """The quality result of one run; ``to_dict()`` is the JSON report's ``quality`` object.
+
+    Every ``None`` means "no data" or "not a finite number" and serialises as JSON null; no field
+    ever holds ±inf or NaN. ``confidence`` is the level the ``*_ci95`` intervals were computed at
+    (0.95 unless a caller asked otherwise) and is not part of the report object.
+    """
+
+    units: int
+    defects: int
+    opportunities: int
+    dpu: float | None
+    dpu_ci95: Interval | None
+    dpmo: float | None
+    dpmo_ci95: Interval | None
+    fpy: float | None
+    fpy_ci95: Interval | None
+    final_yield: float | None
+    final_yield_ci95: Interval | None
+    rty: float | None
+    sigma_level: float | None
+    sigma_level_ci95: OptionalInterval | None
+    sigma_lower_bound: float | None
+    z_long_term: float | None
+    z_long_term_lower_bound: float | None
+    quality_level: str
+    quality_level_threshold: float | None
+    quality_level_basis: str | None
+    stages: list[StageYield] = field(default_factory=list)
+    pareto: list[ParetoEntry] = field(default_factory=list)
+    flaky: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    deselected: int = 0
+    opportunity_definition: str = ""
+    confidence: float = 0.95
+
+    @property
+    def has_data(self) -> bool:
+        return self.units > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "units": self.units,
+            "defects": self.defects,
+            "opportunities": self.opportunities,
+            "dpu": self.dpu,
+            "dpu_ci95": _as_list(self.dpu_ci95),
+            "dpmo": self.dpmo,
+            "dpmo_ci95": _as_list(self.dpmo_ci95),
+            "fpy": self.fpy,
+            "fpy_ci95": _as_list(self.fpy_ci95),
+            "final_yield": self.final_yield,
+            "final_yield_ci95": _as_list(self.final_yield_ci95),
+            "rty": self.rty,
+            "sigma_level": self.sigma_level,
+            "sigma_level_ci95": _as_list(self.sigma_level_ci95),
+            "sigma_lower_bound": self.sigma_lower_bound,
+            "z_long_term": self.z_long_term,
+            "z_long_term_lower_bound": self.z_long_term_lower_bound,
+            "quality_level": self.quality_level,
+            "quality_level_threshold": self.quality_level_threshold,
+            "quality_level_basis": self.quality_level_basis,
+            "stages": [stage.to_dict() for stage in self.stages],
+            "pareto": [entry.to_dict() for entry in self.pareto],
+            "flaky": self.flaky,
+            "skipped": self.skipped,
+            "xfailed": self.xfailed,
+            "xpassed": self.xpassed,
+            "deselected": self.deselected,
+            "opportunity_definition": self.opportunity_definition,
+        }
+
+
+def _as_list(interval: tuple[Any, Any] | None) -> list[Any] | None:
+    return None if interval is None else [interval[0], interval[1]]
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- pure math
+
+
+def yield_ci(passes: int, units: int, confidence: float = 0.95) -> Interval:
+    """Clopper–Pearson interval for a yield, in percent."""
+    low, high = proportion_ci(passes, units, confidence)
+    return low * PERCENT, high * PERCENT
+
+
+def _check_non_negative(**counts: int) -> None:
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+
+
+def _stage_yield(name: str, entering: int, passes: int, confidence: float) -> StageYield:
+    _check_non_negative(**{f"stage {name!r} units": entering, f"stage {name!r} passes": passes})
+    if passes > entering:
+        raise ValueError(f"stage {name!r}: {passes} first-pass units out of {entering} entering")
+    if entering == 0:
+        return StageYield(name, 0, 0, None, None)
+    return StageYield(
+        name, entering, passes, passes / entering * PERCENT, yield_ci(passes, entering, confidence)
+    )
+
+
+def _rolled_throughput_yield(stages: Iterable[StageYield]) -> float | None:
+    # A stage nobody entered has no yield; multiplying by it would invent a 0% or 100%.
+    measured = [stage.first_pass / stage.units for stage in stages if stage.units]
+    if not measured:
+        return None
+    return math.prod(measured) * PERCENT
+
+
+def _pareto(categories: Mapping[str, int]) -> list[ParetoEntry]:
+    counted = sorted(
+        ((name, count) for name, count in categories.items() if count > 0),
+        key=lambda item: (-item[1], item[0]),
+    )
+    total = sum(count for _, count in counted)
+    entries: list[ParetoEntry] = []
+    running = 0
+    for name, count in counted:
+        running += count
+        entries.append(
+            ParetoEntry(name, count, count / total * PERCENT, running / total * PERCENT)
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class _SigmaSummary:
+    level: float | None
+    ci: OptionalInterval
+    lower_bound: float | None
+    z: float | None
+    z_lower_bound: float | None
+
+
+def _summarise_sigma(defects: int, opportunities: int, p_ci: Interval) -> _SigmaSummary:
+    p_low, p_high = p_ci
+    # Higher DPMO means lower sigma, so the interval's ends swap.
+    ci = (_finite_or_none(sigma_level(p_high)), _finite_or_none(sigma_level(p_low)))
+    if defects == 0:
+        # The point estimate would be +inf: report the 95% lower bound instead, never a cap.
+        return _SigmaSummary(None, ci, sigma_level(p_high), None, z_long_term(p_high))
+    p = defects / opportunities
+    # p == 1 (every opportunity a defect) gives -inf, which JSON cannot carry: null.
+    return _SigmaSummary(
+        _finite_or_none(sigma_level(p)), ci, None, _finite_or_none(z_long_term(p)), None
+    )
+
+
+def _lower_bound_basis(confidence: float) -> str:
+    # "95% lower bound" (BASIS_LOWER_BOUND) at the default confidence.
+    return f"{confidence * 100:g}% lower bound"
+
+
+def _no_data(
+    stages: list[StageYield], pareto: list[ParetoEntry], **extra: Any
+) -> QualityMetrics:
+    return QualityMetrics(
+        units=0,
+        defects=0,
+        opportunities=0,
+        dpu=None,
+        dpu_ci95=None,
+        dpmo=None,
+        dpmo_ci95=None,
+        fpy=None,
+        fpy_ci95=None,
+        final_yield=None,
+        final_yield_ci95=None,
+        rty=None,
+        sigma_level=None,
+        sigma_level_ci95=None,
+        sigma_lower_bound=None,
+        z_long_term=None,
+        z_long_term_lower_bound=None,
+        quality_level=NO_DATA,
+        quality_level_threshold=None,
+        quality_level_basis=None,
+        stages=stages,
+        pareto=pareto,
+        **extra,
+    )
+
+
+def compute_quality(
+    *,
+    units: int,
+    defects: int,
+    opportunities: int,
+    first_pass: int,
+    final_pass: int,
+    stages: Sequence[tuple[str, int, int]] = (),
+    categories: Mapping[str, int] | None = None,
+    thresholds: Mapping[str, float] = DEFAULT_QUALITY_THRESHOLDS,
+    confidence: float = 0.95,
+    flaky: int = 0,
+    skipped: int = 0,
+    xfailed: int = 0,
+    xpassed: int = 0,
+    deselected: int = 0,
+    opportunity_definition: str = "",
+) -> QualityMetrics:
+    """Quality metrics from counts.
+
+    ``opportunities`` is the total over all units. ``stages`` holds
+    ``(name, units entering, first-pass passes)``; ``categories`` maps a Pareto label to its
+    defect count.
+    """
+    _check_non_negative(
+        units=units,
+        defects=defects,
+        opportunities=opportunities,
+        first_pass=first_pass,
+        final_pass=final_pass,
+        flaky=flaky,
+        skipped=skipped,
+        xfailed=xfailed,
+        xpassed=xpassed,
+        deselected=deselected,
+    )
+    if first_pass > units or final_pass > units:
+        raise ValueError(
+            f"first_pass ({first_pass}) and final_pass ({final_pass}) cannot exceed units ({units})"
+        )
+    if units > 0 and opportunities == 0:
+        raise ValueError(f"{units} units with zero opportunities: each unit has at least one")
+    validate_thresholds(thresholds)  # fail on bad config even when there is no data
+    stage_yields = [_stage_yield(name, n, k, confidence) for name, n, k in stages]
+    pareto = _pareto(categories or {})
+    extra: dict[str, Any] = {
+        "flaky": flaky,
+        "skipped": skipped,
+        "xfailed": xfailed,
+        "xpassed": xpassed,
+        "deselected": deselected,
+        "opportunity_definition": opportunity_definition,
+        "confidence": confidence,
+    }
+    if units == 0:
+        return _no_data(stage_yields, pareto, **extra)
+
+    # DPMO is a proportion of opportunities, so it cannot pass 10⁶ (DPU, a rate, can pass 1).
+    defective_opportunities = min(defects, opportunities)
+    p_ci = proportion_ci(defective_opportunities, opportunities, confidence)
+    sigma = _summarise_sigma(defective_opportunities, opportunities, p_ci)
+    if sigma.lower_bound is not None:
+        level, basis = quality_level(sigma.lower_bound, thresholds), _lower_bound_basis(confidence)
+    else:
+        # A null point estimate here means -inf (all opportunities defective): the lowest level.
+        point = sigma.level if sigma.level is not None else -math.inf
+        level, basis = quality_level(point, thresholds), BASIS_POINT_ESTIMATE
+
+    return QualityMetrics(
+        units=units,
+        defects=defects,
+        opportunities=opportunities,
+        dpu=defects / units,
+        dpu_ci95=poisson_rate_ci(defects, units, confidence),
+        dpmo=defective_opportunities / opportunities * PER_MILLION,
+        dpmo_ci95=(p_ci[0] * PER_MILLION, p_ci[1] * PER_MILLION),
+        fpy=first_pass / units * PERCENT,
+        fpy_ci95=yield_ci(first_pass, units, confidence),
+        final_yield=final_pass / units * PERCENT,
+        final_yield_ci95=yield_ci(final_pass, units, confidence),
+        rty=_rolled_throughput_yield(stage_yields),
+        sigma_level=sigma.level,
+        sigma_level_ci95=sigma.ci,
+        sigma_lower_bound=sigma.lower_bound,
+        z_long_term=sigma.z,
+        z_long_term_lower_bound=sigma.z_lower_bound,
+        quality_level=level.name,
+        quality_level_threshold=level.threshold,
+        quality_level_basis=basis,
+        stages=stage_yields,
+        pareto=pareto,
+        **extra,
+    )
+
+
+# --------------------------------------------------------------------------- RunRecord mapping
+
+
+def _final_attempt(test: TestResult) -> Attempt:
+    return test.attempts[-1]
+
+
+def unit_opportunities(test: TestResult, subtests_as_opportunities: bool) -> int:
+    """Opportunities of one unit: its own count, plus its final attempt's subtests if enabled."""
+    own = test.opportunities
+    if isinstance(own, bool) or not isinstance(own, int) or own < 1:
+        raise ValueError(
+            f"{test.nodeid}: opportunities must be an int >= 1, got {own!r}; "
+            "validate @pytest.mark.opportunities(n) before recording"
+        )
+    if subtests_as_opportunities and test.attempts:
+        return own + len(_final_attempt(test).subtests)
+    return own
+
+
+def unit_defects(test: TestResult, subtests_as_opportunities: bool) -> int:
+    """Defects one unit contributes, judged on its final attempt."""
+    if test.final_pass:
+        return 0
+    found = 1
+    if subtests_as_opportunities:
+        found = max(1, _final_attempt(test).failed_subtests)
+    return min(found, unit_opportunities(test, subtests_as_opportunities))
+
+
+def _defect_label(attempt: Attempt) -> str:
+    category = attempt.category or _FALLBACK_CATEGORY.get(attempt.outcome, attempt.outcome)
+    return f"{category}: {attempt.exception_type}" if attempt.exception_type else category
+
+
+def _phase_stage_counts(units: Sequence[TestResult]) -> list[tuple[str, int, int]]:
+    entering: Counter[str] = Counter()
+    passing: Counter[str] = Counter()
+    for test in units:
+        outcomes: dict[str, bool] = {}
+        for phase in test.attempts[0].phases:
+            stage = _PHASE_ALIASES.get(phase.when, phase.when)
+            passed = phase.outcome != "failed"
+            outcomes[stage] = outcomes.get(stage, True) and passed
+        for stage, passed in outcomes.items():
+            entering[stage] += 1
+            passing[stage] += passed
+    return [(name, entering[name], passing[name]) for name in PHASE_STAGES]
+
+
+def _marker_stage_counts(
+    units: Sequence[TestResult], stage_names: Sequence[str]
+) -> list[tuple[str, int, int]]:
+    known = set(stage_names)
+    entering: Counter[str] = Counter()
+    passing: Counter[str] = Counter()
+    for test in units:
+        stage = test.stage if test.stage in known else UNSTAGED
+        entering[stage] += 1
+        passing[stage] += test.first_pass
+    counts = [(name, entering[name], passing[name]) for name in stage_names]
+    if entering[UNSTAGED] and UNSTAGED not in known:
+        counts.append((UNSTAGED, entering[UNSTAGED], passing[UNSTAGED]))
+    return counts
+
+
+def analyze_run(
+    record: RunRecord, *, thresholds: Mapping[str, float] = DEFAULT_QUALITY_THRESHOLDS
+) -> QualityMetrics:
+    """Quality metrics for one run record, following the outcome model in DESIGN §2."""
+    subtests = record.opportunity_definition.subtests_as_opportunities
+    units = [test for test in record.tests if test.is_unit]
+    categories: Counter[str] = Counter()
+    defects = 0
+    for test in units:
+        found = unit_defects(test, subtests)
+        if found:
+            defects += found
+            categories[_defect_label(_final_attempt(test))] += found
+    if record.stages is None:
+        stages = _phase_stage_counts(units)
+    else:
+        stages = _marker_stage_counts(units, record.stages)
+    final_outcomes = Counter(test.outcome for test in record.tests)
+    return compute_quality(
+        units=len(units),
+        defects=defects,
+        opportunities=sum(unit_opportunities(test, subtests) for test in units),
+        first_pass=sum(test.first_pass for test in units),
+        final_pass=sum(test.final_pass for test in units),
+        stages=stages,
+        categories=categories,
+        thresholds=thresholds,
+        flaky=sum(test.flaky for test in units),
+        skipped=final_outcomes["skipped"],
+        xfailed=final_outcomes["xfailed"],
+        xpassed=final_outcomes["xpassed"],
+        deselected=record.run.deselected,
+        opportunity_definition=record.opportunity_definition.describe(),
+    )
