@@ -1,0 +1,200 @@
+"""How the plugin behaves when off, misconfigured, gated, or handed a broken store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+TRIVIAL = "def test_one():\n    pass\n\ndef test_two():\n    pass\n"
+
+
+def test_inert_without_flag_or_config(pytester: pytest.Pytester):
+    pytester.makepyfile(TRIVIAL)
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_sessionfinish(session):
+            loaded = sorted(
+                name for name in ("scipy", "yaml", "tabulate", "pytest_enterprise.session",
+                                  "pytest_enterprise.recorder", "pytest_enterprise.config")
+                if name in sys.modules
+            )
+            plugin = session.config.pluginmanager.get_plugin("enterprise-session")
+            print(f"\\nLOADED={loaded} SESSION_PLUGIN={plugin}")
+        """
+    )
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*LOADED=[[]*SESSION_PLUGIN=None*"])
+    line = next(l for l in result.stdout.lines if "LOADED=" in l)
+    assert "pytest_enterprise" not in line and "scipy" not in line
+    assert not (pytester.path / "enterprise-reports").exists()
+    assert not (pytester.path / ".enterprise").exists()
+
+
+def test_markers_registered_even_when_disabled(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.severity("high")
+        @pytest.mark.opportunities(2)
+        def test_marked():
+            pass
+        """
+    )
+    result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_disabled_with_p_no_enterprise(pytester: pytest.Pytester):
+    pytester.makepyfile(TRIVIAL)
+    result = pytester.runpytest_subprocess("-p", "no:enterprise", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    rejected = pytester.runpytest_subprocess("-p", "no:enterprise", "--enterprise-report")
+    assert rejected.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_enabled_from_config_file(pytester: pytest.Pytester):
+    pytester.makepyfile(TRIVIAL)
+    pytester.makefile(".yaml", **{"enterprise-config": "telemetry:\n  enabled: true\n  output_dir: out\n"})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "-W", "error")
+    assert result.ret == 0
+    report = json.loads((pytester.path / "out" / "enterprise-report.json").read_text())
+    assert report["quality"]["units"] == 2
+    assert report["history"]["saved"] is True
+    assert (pytester.path / ".enterprise" / "history.db").is_file()
+
+
+def test_report_validates_against_shipped_schema(pytester: pytest.Pytester, run_enterprise):
+    jsonschema = pytest.importorskip("jsonschema")
+    from pytest_enterprise.report.json_report import load_schema
+
+    pytester.makepyfile(TRIVIAL + "\ndef test_bad():\n    raise ValueError('x')\n")
+    run = run_enterprise()
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(run.report, schema)
+    assert run.report["schema_version"].startswith("1.")
+    assert run.report["tool"]["name"] == "pytest-enterprise"
+
+
+def test_zero_defects_shows_lower_bound_not_infinity(pytester: pytest.Pytester, run_enterprise):
+    pytester.makepyfile(TRIVIAL)
+    run = run_enterprise()
+    quality = run.quality
+    assert quality["defects"] == 0
+    assert quality["sigma_level"] is None
+    assert quality["sigma_lower_bound"] is not None and quality["sigma_lower_bound"] > 0
+    run.result.stdout.fnmatch_lines(["*Sigma level*≥*σ*"])
+
+
+def test_no_tests_is_no_data(pytester: pytest.Pytester, run_enterprise):
+    pytester.makepyfile("def helper():\n    pass\n")
+    run = run_enterprise()
+    assert run.result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert run.quality["units"] == 0
+    assert run.quality["dpmo"] is None and run.quality["fpy"] is None
+    assert run.quality["quality_level"] == "no data"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "config", "expected_line"),
+    [
+        (["--enterprise-dpmo-fail-above", "100"], None, "*DPMO gate FAILED: actual 500,000 > limit 100 (--enterprise-dpmo-fail-above)*"),
+        ([], "telemetry:\n  dpmo_threshold: 6210\n", "*DPMO gate FAILED: actual 500,000 > limit 6,210 (telemetry.dpmo_threshold)*"),
+        ([], "telemetry:\n  rty_threshold: 90\n", "*RTY % gate FAILED: actual 50 < limit 90 (telemetry.rty_threshold)*"),
+    ],
+)
+def test_gate_failure_is_named(pytester, run_enterprise, arguments, config, expected_line):
+    pytester.makepyfile("def test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n")
+    if config:
+        pytester.makefile(".yaml", **{"enterprise-config": config})
+    run = run_enterprise(*arguments)
+    assert run.result.ret == 1
+    run.result.stdout.fnmatch_lines([expected_line])
+    assert run.report["gates"][0]["status"] == "failed"
+
+
+def test_gate_turns_green_run_red(pytester, run_enterprise):
+    """A flaky test passes on rerun (pytest exits 0) but its rework lowers RTY below the gate."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_ok():
+            pass
+
+        @pytest.mark.flaky(reruns=1)
+        def test_flaky(request):
+            counter = request.config.rootpath / "gate.count"
+            first = not counter.exists()
+            counter.write_text("1")
+            assert not first
+        """
+    )
+    run = run_enterprise("--enterprise-rty-fail-under", "99")
+    assert run.result.ret == 1
+    assert run.report["run"]["exit_status"] == 1
+    run.result.stdout.fnmatch_lines(["*RTY % gate FAILED: actual 50 < limit 99*"])
+    passing = run_enterprise("--enterprise-rty-fail-under", "40")
+    assert passing.result.ret == 0
+    passing.result.stdout.fnmatch_lines(["*RTY % gate passed*"])
+
+
+def test_bad_config_is_one_line_exit_2(pytester: pytest.Pytester):
+    pytester.makepyfile(TRIVIAL)
+    pytester.makefile(".yaml", **{"enterprise-config": "telemetry:\n  enabled: true\n  dpmo_treshold: 6210\n"})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 2
+    output = result.stdout.str() + result.stderr.str()
+    assert "enterprise-config.yaml:3: telemetry.dpmo_treshold: unknown key; did you mean 'dpmo_threshold'?" in output
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+
+
+def test_corrupt_store_keeps_file_and_still_writes_report(pytester: pytest.Pytester, run_enterprise):
+    pytester.makepyfile(TRIVIAL)
+    store = pytester.path / ".enterprise" / "history.db"
+    store.parent.mkdir()
+    garbage = b"this is not a database\n" * 100
+    store.write_bytes(garbage)
+    run = run_enterprise()
+    assert run.result.ret == 2
+    assert store.read_bytes() == garbage
+    assert run.report["quality"]["units"] == 2
+    assert run.report["history"]["saved"] is False
+    assert str(store) in run.report["history"]["error"]
+    output = run.result.stdout.str()
+    assert "history not saved" in output and "Traceback" not in output
+
+
+def test_history_rows_per_run_and_attempt(pytester: pytest.Pytester, run_enterprise):
+    pytester.makepyfile(TRIVIAL + "\ndef test_bad():\n    assert 0\n")
+    run_enterprise()
+    run_enterprise("--enterprise-no-history")
+    run_enterprise()
+    with sqlite3.connect(pytester.path / ".enterprise" / "history.db") as connection:
+        runs = connection.execute("select count(*) from runs").fetchone()[0]
+        attempts = connection.execute("select count(*) from attempts").fetchone()[0]
+    connection.close()
+    assert (runs, attempts) == (2, 6)
+
+
+def test_four_concurrent_runs_lose_nothing(pytester: pytest.Pytester):
+    pytester.makepyfile("import pytest\n\n@pytest.mark.parametrize('n', range(50))\ndef test_many(n):\n    pass\n")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--enterprise-report"]
+    processes = [
+        subprocess.Popen([*command, "--enterprise-json", f"r{i}.json"], cwd=pytester.path, stdout=subprocess.DEVNULL)
+        for i in range(4)
+    ]
+    assert [process.wait(timeout=120) for process in processes] == [0, 0, 0, 0]
+    with sqlite3.connect(pytester.path / ".enterprise" / "history.db") as connection:
+        runs = connection.execute("select count(*) from runs").fetchone()[0]
+        attempts = connection.execute("select count(*) from attempts").fetchone()[0]
+    connection.close()
+    assert (runs, attempts) == (4, 200)
