@@ -11,7 +11,9 @@ from ..errors import UsageError
 
 
 def load_config(options: argparse.Namespace) -> EnterpriseConfig:
-    return EnterpriseConfig.load(options.config, rootdir=Path.cwd())
+    config = EnterpriseConfig.load(options.config, rootdir=Path.cwd())
+    config.logging.apply()
+    return config
 
 
 def history_path(options: argparse.Namespace, config: EnterpriseConfig) -> Path:
