@@ -1,0 +1,839 @@
+"""The embedded history store: every run and every telemetry event, in one SQLite file.
+
+Layout and guarantees (docs/history.md is the user-facing version):
+
+* One row per run in ``runs`` (summary columns for fast listing, plus the full RunRecord as
+  JSON so a run reloads exactly), one row per test attempt in ``attempts``, and the events of
+  the Python API / CLI in ``telemetry_events``.
+* WAL journal mode, a busy timeout and ``BEGIN IMMEDIATE`` write transactions, so several
+  pytest processes can write at once and lose nothing.
+* Schema migrations keyed by ``PRAGMA user_version``; ``PRAGMA application_id`` marks the file
+  as ours, so a foreign, newer or damaged file is refused and never modified.
+* The file is opened lazily. Reads of a store that does not exist return empty results and
+  create nothing; the first write creates the file and its parent directories.
+* Every sqlite3 error is translated into ``StoreError`` (exit 2) or ``PermissionDeniedError``
+  (exit 3) with one line naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import PermissionDeniedError, StoreError, UsageError
+from ..model import RunRecord
+
+__all__ = [
+    "APPLICATION_ID",
+    "DEFAULT_HISTORY_PATH",
+    "SCHEMA_VERSION",
+    "AttemptRow",
+    "HistoryStore",
+    "RunSummary",
+    "TelemetryEvent",
+    "format_timestamp",
+    "parse_timestamp",
+    "utc_now",
+]
+
+DEFAULT_HISTORY_PATH = Path(".enterprise") / "history.db"
+
+# "PyEn" as a big-endian 32-bit integer. Stored in the database header so that a file written
+# by another application is recognised (and left alone) before we touch it.
+APPLICATION_ID = int.from_bytes(b"PyEn", "big")
+
+# Migration steps: MIGRATIONS[i] takes a database from user_version i to i + 1. Append new
+# steps; never edit a released one, because existing stores have already run it.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # v1: the initial schema.
+    (
+        """
+        CREATE TABLE runs (
+            id            TEXT PRIMARY KEY,
+            process       TEXT NOT NULL,
+            started_at    TEXT NOT NULL,
+            finished_at   TEXT,
+            duration_s    REAL,
+            exit_status   INTEGER,
+            interrupted   INTEGER NOT NULL DEFAULT 0,
+            workers       INTEGER NOT NULL DEFAULT 0,
+            git_commit    TEXT,
+            git_branch    TEXT,
+            git_dirty     INTEGER,
+            units         INTEGER,
+            defects       INTEGER,
+            opportunities INTEGER,
+            dpmo          REAL,
+            sigma_level   REAL,
+            fpy           REAL,
+            final_yield   REAL,
+            rty           REAL,
+            quality_json  TEXT,
+            record_json   TEXT NOT NULL,
+            created_at    TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX runs_process_started_at ON runs (process, started_at)",
+        # recent_runs() without a process and purge() both range over started_at alone.
+        "CREATE INDEX runs_started_at ON runs (started_at)",
+        """
+        CREATE TABLE attempts (
+            run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            nodeid         TEXT NOT NULL,
+            attempt        INTEGER NOT NULL,
+            outcome        TEXT NOT NULL,
+            category       TEXT,
+            exception_type TEXT,
+            duration       REAL NOT NULL,
+            severity       TEXT NOT NULL,
+            worker         TEXT,
+            PRIMARY KEY (run_id, nodeid, attempt)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX attempts_nodeid ON attempts (nodeid)",
+        """
+        CREATE TABLE telemetry_events (
+            id          INTEGER PRIMARY KEY,
+            process     TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('unit', 'defect')),
+            passed      INTEGER CHECK (passed IN (0, 1)),
+            defect_type TEXT,
+            severity    TEXT,
+            category    TEXT,
+            message     TEXT
+        )
+        """,
+        "CREATE INDEX telemetry_events_process_recorded_at"
+        " ON telemetry_events (process, recorded_at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Tables every store of a given version must have; a store of ours without them is damaged.
+_REQUIRED_TABLES = {1: frozenset({"runs", "attempts", "telemetry_events"})}
+
+# A write that still finds the database locked after the full busy timeout is retried this many
+# times in all (with a short pause) before giving up with a StoreError.
+_WRITE_ATTEMPTS = 3
+_RETRY_PAUSE_S = 0.05
+
+_WHAT_TO_DO = "move it aside or set telemetry.history_path to another file"
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+# ---------------------------------------------------------------------------------------------
+# Timestamps: RFC 3339, UTC, "Z", always with microseconds so that text order is time order.
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``2025-01-31T12:00:00.000000Z``. Naive datetimes are taken to be UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# datetime.fromisoformat() on Python 3.10 accepts neither "Z" nor 1-5 fraction digits.
+_TIMESTAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?"
+)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 / ISO 8601 timestamp into an aware UTC datetime (no offset = UTC)."""
+    match = _TIMESTAMP.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+    date, clock, fraction, offset = match.groups()
+    fraction = (fraction or "0")[:6].ljust(6, "0")
+    if offset is None or offset in "Zz":
+        offset = "+00:00"
+    elif ":" not in offset:
+        offset = f"{offset[:3]}:{offset[3:]}"
+    return datetime.fromisoformat(f"{date}T{clock}.{fraction}{offset}").astimezone(timezone.utc)
+
+
+def _canonical(text: str, what: str) -> str:
+    try:
+        return format_timestamp(parse_timestamp(text))
+    except ValueError:
+        raise UsageError(
+            f"{what} must be an RFC 3339 timestamp such as 2025-01-31T12:00:00Z, got {text!r}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain data handed out by the store.
+
+
+@dataclass(frozen=True)
+class TelemetryEvent:
+    """One unit or defect recorded through the Python API or ``enterprise telemetry record``."""
+
+    recorded_at: str
+    kind: str  # "unit" or "defect"
+    passed: bool | None = None
+    defect_type: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("unit", "defect"):
+            raise UsageError(f"telemetry event kind must be 'unit' or 'defect', got {self.kind!r}")
+        # Store one spelling of each instant, so events sort and filter by plain text compare
+        # and an event read back equals the one written.
+        object.__setattr__(
+            self, "recorded_at", _canonical(self.recorded_at, "telemetry event recorded_at")
+        )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The summary columns of one stored run; ``HistoryStore.load_run`` gives the full record."""
+
+    id: str
+    process: str
+    started_at: str
+    finished_at: str | None
+    duration_s: float | None
+    exit_status: int | None
+    interrupted: bool
+    workers: int
+    git_commit: str | None
+    git_branch: str | None
+    git_dirty: bool | None
+    units: int | None
+    defects: int | None
+    opportunities: int | None
+    dpmo: float | None
+    sigma_level: float | None
+    fpy: float | None
+    final_yield: float | None
+    rty: float | None
+    quality: dict[str, Any] | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One stored attempt of one test, with the run it belongs to (for flaky analysis)."""
+
+    run_id: str
+    process: str
+    started_at: str
+    nodeid: str
+    attempt: int
+    outcome: str
+    category: str | None
+    exception_type: str | None
+    duration: float
+    severity: str
+    worker: str | None
+
+
+# Columns of ``runs`` in insert order; the summary is all of them except the record itself.
+_RUN_COLUMNS = (
+    "id", "process", "started_at", "finished_at", "duration_s", "exit_status", "interrupted",
+    "workers", "git_commit", "git_branch", "git_dirty", "units", "defects", "opportunities",
+    "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "record_json",
+    "created_at",
+)  # fmt: skip
+_SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "record_json")
+_SUMMARY_COLUMNS = ", ".join(_SUMMARY_NAMES)
+_INSERT_RUN = (
+    f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)})"
+    f" VALUES ({', '.join(['?'] * len(_RUN_COLUMNS))})"
+)
+
+# Summary columns taken from the quality mapping the analyzers produce.
+_QUALITY_COLUMNS = (
+    "units", "defects", "opportunities", "dpmo", "sigma_level", "fpy", "final_yield", "rty",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# The store.
+
+
+class HistoryStore:
+    """Run history and telemetry events in one SQLite file (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self._checked = False  # integrity checked since opening?
+
+    def __repr__(self) -> str:
+        return f"HistoryStore({str(self.path)!r})"
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.close()
+            except sqlite3.Error as exc:  # pragma: no cover - close rarely fails
+                raise self._translate(exc, "closing") from exc
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def save_run(
+        self,
+        record: RunRecord,
+        quality: Mapping[str, Any] | None,
+        *,
+        detailed: bool = True,
+    ) -> None:
+        """Store one run in one transaction; saving a run id again replaces the earlier copy.
+
+        ``detailed=False`` keeps the run row (with the full record) but skips the per-attempt
+        rows, which are only needed for per-test history.
+        """
+        run = record.run
+        started_at = self._record_timestamp(run.started_at, run.id, "started_at")
+        finished_at = (
+            self._record_timestamp(run.finished_at, run.id, "finished_at")
+            if run.finished_at
+            else None
+        )
+        git = run.git
+        quality_values = [_quality_value(quality, key) for key in _QUALITY_COLUMNS]
+        run_row = (
+            run.id,
+            run.process,
+            started_at,
+            finished_at,
+            run.duration_s,
+            run.exit_status,
+            int(bool(run.interrupted)),
+            run.workers,
+            git.commit if git else None,
+            git.branch if git else None,
+            None if git is None or git.dirty is None else int(git.dirty),
+            *quality_values,
+            _dumps(dict(quality)) if quality is not None else None,
+            _dumps(record.to_dict()),
+            format_timestamp(self.clock()),
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            # Explicit delete, so ON DELETE CASCADE also drops the old attempt rows.
+            conn.execute("DELETE FROM runs WHERE id = ?", (run.id,))
+            conn.execute(_INSERT_RUN, run_row)
+            if detailed:
+                # A generator, built here so that a retried transaction starts it afresh.
+                conn.executemany(
+                    "INSERT INTO attempts (run_id, nodeid, attempt, outcome, category,"
+                    " exception_type, duration, severity, worker)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (run.id, test.nodeid, attempt.number, attempt.outcome, attempt.category,
+                         attempt.exception_type, attempt.duration, test.severity, test.worker)
+                        for test in record.tests
+                        for attempt in test.attempts
+                    ),  # fmt: skip
+                )
+
+        self._write(write, f"saving run {run.id}")
+
+    def record_events(self, process: str, events: Iterable[TelemetryEvent]) -> int:
+        """Append telemetry events for ``process`` in one transaction; returns how many."""
+        rows = [
+            (
+                process,
+                event.recorded_at,
+                event.kind,
+                None if event.passed is None else int(event.passed),
+                event.defect_type,
+                event.severity,
+                event.category,
+                event.message,
+            )
+            for event in events
+        ]
+        if not rows:
+            return 0
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO telemetry_events (process, recorded_at, kind, passed, defect_type,"
+                " severity, category, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        self._write(write, f"recording telemetry events for {process}")
+        return len(rows)
+
+    def purge(self, retention_days: int, now: datetime | None = None) -> int:
+        """Delete runs (with their attempts) and events older than ``retention_days``.
+
+        Returns the number of runs plus events deleted. ``now`` defaults to the store's clock.
+        """
+        if retention_days < 0:
+            raise UsageError(f"retention_days must be 0 or more, got {retention_days}")
+        cutoff = format_timestamp((now or self.clock()) - timedelta(days=retention_days))
+        if self._reader() is None:
+            return 0
+        deleted = 0
+
+        def write(conn: sqlite3.Connection) -> None:
+            nonlocal deleted
+            runs = conn.execute("DELETE FROM runs WHERE started_at < ?", (cutoff,)).rowcount
+            events = conn.execute(
+                "DELETE FROM telemetry_events WHERE recorded_at < ?", (cutoff,)
+            ).rowcount
+            deleted = runs + events
+
+        self._write(write, f"purging records older than {retention_days} days")
+        return deleted
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def recent_runs(self, process: str | None = None, limit: int = 20) -> list[RunSummary]:
+        """Summaries of the newest runs first, optionally of one process only."""
+        where, params = ("WHERE process = ?", (process,)) if process is not None else ("", ())
+        rows = self._query(
+            f"SELECT {_SUMMARY_COLUMNS} FROM runs {where}"
+            " ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            (*params, limit),
+            "listing runs",
+        )
+        return [_summary(row) for row in rows]
+
+    def latest_run(self, process: str | None = None) -> RunRecord | None:
+        where, params = ("WHERE process = ?", (process,)) if process is not None else ("", ())
+        rows = self._query(
+            f"SELECT id, record_json FROM runs {where}"
+            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            params,
+            "reading the latest run",
+        )
+        return self._record(*rows[0]) if rows else None
+
+    def load_run(self, run_id: str) -> RunRecord:
+        rows = self._query(
+            "SELECT id, record_json FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
+        )
+        if not rows:
+            raise StoreError(
+                f"history store {self.path} has no run with id {run_id!r};"
+                " list the stored runs to find its id"
+            )
+        return self._record(*rows[0])
+
+    def events(self, process: str, since: datetime | None = None) -> list[TelemetryEvent]:
+        """Events of ``process`` oldest first, optionally only those at or after ``since``."""
+        sql = (
+            "SELECT recorded_at, kind, passed, defect_type, severity, category, message"
+            " FROM telemetry_events WHERE process = ?"
+        )
+        params: tuple[Any, ...] = (process,)
+        if since is not None:
+            sql += " AND recorded_at >= ?"
+            params += (format_timestamp(since),)
+        rows = self._query(sql + " ORDER BY recorded_at, id", params, "reading events")
+        return [
+            TelemetryEvent(
+                recorded_at=recorded_at,
+                kind=kind,
+                passed=None if passed is None else bool(passed),
+                defect_type=defect_type,
+                severity=severity,
+                category=category,
+                message=message,
+            )
+            for recorded_at, kind, passed, defect_type, severity, category, message in rows
+        ]
+
+    def processes(self) -> list[str]:
+        """Every process name with runs or events, sorted."""
+        rows = self._query(
+            "SELECT process FROM runs UNION SELECT process FROM telemetry_events ORDER BY 1",
+            (),
+            "listing processes",
+        )
+        return [process for (process,) in rows]
+
+    def attempt_history(self, nodeid: str, limit: int = 50) -> list[AttemptRow]:
+        """The stored attempts of one test, newest run first (input for flaky analysis)."""
+        rows = self._query(
+            "SELECT a.run_id, r.process, r.started_at, a.nodeid, a.attempt, a.outcome,"
+            " a.category, a.exception_type, a.duration, a.severity, a.worker"
+            " FROM attempts AS a JOIN runs AS r ON r.id = a.run_id"
+            " WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.rowid DESC, a.attempt LIMIT ?",
+            (nodeid, limit),
+            f"reading the history of {nodeid}",
+        )
+        return [AttemptRow(*row) for row in rows]
+
+    # -- opening ------------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """The connection for a read, or None when there is nothing to read yet.
+
+        A missing or never-initialised file reads as empty and is left exactly as it is.
+        """
+        if self._conn is None:
+            self._open(create=False)
+        return self._conn
+
+    def _writer(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._open(create=True)
+        assert self._conn is not None
+        if not self._checked:
+            # Never write into a damaged file: writing can spread the damage. Reads skip the
+            # check (it reads the whole file) and report corruption when they meet it.
+            self._quick_check(self._conn)
+            self._checked = True
+        return self._conn
+
+    def _open(self, *, create: bool) -> None:
+        if self.path.is_dir():
+            raise StoreError(f"history store {self.path} is a directory; {_WHAT_TO_DO}")
+        if self.path.exists():
+            # Refuse garbage, foreign and newer files from the header alone, before SQLite
+            # opens them: opening can roll back a hot journal or checkpoint a WAL, which
+            # would modify a file that is not ours.
+            self._check_header()
+        elif not create:
+            return
+        else:
+            self._make_parent()
+
+        conn = self._connect()
+        try:
+            version = self._inspect(conn)
+            if version == 0 and not create:
+                conn.close()  # an empty file: nothing to read, and reads never initialise
+                return
+            if 0 < version < SCHEMA_VERSION:
+                self._quick_check(conn)  # about to write (migrate) into an existing store
+            if version < SCHEMA_VERSION:
+                self._retrying(conn, self._migrate, "creating or upgrading the store")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        # A store we just created or checked needs no integrity check before writing.
+        self._checked = version < SCHEMA_VERSION
+
+    def _make_parent(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._os_error(exc, f"creating the directory {self.path.parent}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "opening") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last run,
+            # which is an acceptable price for not syncing on every commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._translate(exc, "opening") from exc
+        return conn
+
+    def _check_header(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(100)
+        except OSError as exc:
+            raise self._os_error(exc, "reading") from exc
+        if not header:
+            return  # a zero-byte file is an empty SQLite database
+        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+            raise StoreError(
+                f"history store {self.path} is not an SQLite database (file is not a database);"
+                f" {_WHAT_TO_DO}"
+            )
+        user_version = int.from_bytes(header[60:64], "big", signed=True)
+        application_id = int.from_bytes(header[68:72], "big", signed=True)
+        self._judge(application_id, user_version, has_tables=None)
+
+    def _inspect(self, conn: sqlite3.Connection, known: int = SCHEMA_VERSION) -> int:
+        """Return the schema version of an acceptable database (0 = empty), else refuse it.
+
+        Reads only. Runs again inside the migration transaction, where it is authoritative.
+        """
+        # One read transaction, so the three answers come from the same snapshot: read one
+        # by one, a store created meanwhile by another process looks half-made (and foreign).
+        own_transaction = not conn.in_transaction
+        try:
+            if own_transaction:
+                conn.execute("BEGIN")
+            application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                name
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_master"
+                    " WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+            if own_transaction:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if own_transaction and conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise self._translate(exc, "opening") from exc
+        self._judge(application_id, user_version, has_tables=bool(tables), known=known)
+        missing = _REQUIRED_TABLES.get(user_version, frozenset()) - tables
+        if application_id == APPLICATION_ID and missing:
+            raise StoreError(
+                f"history store {self.path} is damaged: schema version {user_version} but table"
+                f" {', '.join(sorted(missing))} is missing; {_WHAT_TO_DO}"
+            )
+        return user_version
+
+    def _judge(
+        self,
+        application_id: int,
+        user_version: int,
+        *,
+        has_tables: bool | None,
+        known: int = SCHEMA_VERSION,
+    ) -> None:
+        """Refuse a database that is not ours or is newer than this code."""
+        if application_id not in (0, APPLICATION_ID):
+            raise StoreError(
+                f"history store {self.path} belongs to another application"
+                f" (application_id {application_id:#x}, expected {APPLICATION_ID:#x});"
+                f" {_WHAT_TO_DO}"
+            )
+        if application_id == 0 and (user_version != 0 or has_tables):
+            found = "tables" if has_tables else f"user_version {user_version}"
+            raise StoreError(
+                f"history store {self.path} is an SQLite database of another application"
+                f" (it has {found} but no pytest-enterprise application_id); {_WHAT_TO_DO}"
+            )
+        if application_id == APPLICATION_ID and user_version > known:
+            raise StoreError(
+                f"history store {self.path} has schema version {user_version}, newer than"
+                f" this pytest-enterprise supports ({known}); upgrade pytest-enterprise"
+                f" or set telemetry.history_path to another file"
+            )
+        if application_id == APPLICATION_ID and user_version <= 0:
+            raise StoreError(
+                f"history store {self.path} is damaged (schema version {user_version});"
+                f" {_WHAT_TO_DO}"
+            )
+
+    def _quick_check(self, conn: sqlite3.Connection) -> None:
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(1)")]
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "checking") from exc
+        if problems != ["ok"]:
+            # The report is multi-line ("*** in database main ***", then one line per page);
+            # the user gets one line, the first finding.
+            lines = [ln for p in problems for ln in str(p).splitlines() if not ln.startswith("***")]
+            raise self._corrupt(f"integrity check: {lines[0] if lines else 'failed'}")
+
+    def _migrate(
+        self, conn: sqlite3.Connection, migrations: tuple[tuple[str, ...], ...] = MIGRATIONS
+    ) -> None:
+        """Bring the schema up to date. Idempotent: runs inside the caller's transaction,
+        re-reads the version there, and applies only the missing steps."""
+        version = self._inspect(conn, known=len(migrations))
+        for step in migrations[version:]:
+            for statement in step:
+                conn.execute(statement)
+        if version < len(migrations):
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {len(migrations)}")
+
+    # -- transactions and queries -------------------------------------------------------------
+
+    def _write(self, body: Callable[[sqlite3.Connection], None], action: str) -> None:
+        self._retrying(self._writer(), body, action)
+
+    def _retrying(
+        self,
+        conn: sqlite3.Connection,
+        body: Callable[[sqlite3.Connection], None],
+        action: str,
+    ) -> None:
+        """Run ``body`` in one BEGIN IMMEDIATE transaction, retrying while the file is locked.
+
+        BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies to it and
+        a transaction never fails half-way because another writer got in first.
+        """
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                # WAL is a property of the file; this is a no-op once set. It cannot change
+                # inside a transaction, hence here.
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    body(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        with suppress(sqlite3.Error):  # keep the original error
+                            conn.execute("ROLLBACK")
+                    raise
+                return
+            except sqlite3.OperationalError as exc:
+                if _is_locked(exc) and attempt < _WRITE_ATTEMPTS:
+                    time.sleep(_RETRY_PAUSE_S * attempt)
+                    continue
+                raise self._translate(exc, action) from exc
+            except sqlite3.Error as exc:
+                raise self._translate(exc, action) from exc
+
+    def _query(self, sql: str, params: tuple[Any, ...], action: str) -> list[tuple[Any, ...]]:
+        conn = self._reader()
+        if conn is None:
+            return []
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc, action) from exc
+
+    def _record(self, run_id: str, record_json: str) -> RunRecord:
+        try:
+            return RunRecord.from_dict(json.loads(record_json))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(
+                f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
+                " purge it or move the store aside"
+            ) from exc
+
+    def _record_timestamp(self, text: str, run_id: str, field: str) -> str:
+        try:
+            return format_timestamp(parse_timestamp(text))
+        except ValueError:
+            raise StoreError(
+                f"cannot save run {run_id!r} to {self.path}: its {field} {text!r} is not an"
+                " RFC 3339 timestamp"
+            ) from None
+
+    # -- error translation --------------------------------------------------------------------
+
+    def _corrupt(self, detail: str) -> StoreError:
+        return StoreError(
+            f"history store {self.path} is corrupt ({detail}); {_WHAT_TO_DO}"
+            f" (`sqlite3 {self.path} .recover` may salvage its data)"
+        )
+
+    def _translate(self, exc: sqlite3.Error, action: str) -> Exception:
+        """Map an sqlite3 error to the user-facing error that says what to do."""
+        message = str(exc)
+        name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+        if "file is not a database" in message or name == "SQLITE_NOTADB":
+            return StoreError(
+                f"history store {self.path} is not an SQLite database (file is not a database);"
+                f" {_WHAT_TO_DO}"
+            )
+        if "malformed" in message or name.startswith("SQLITE_CORRUPT"):
+            return self._corrupt(message)
+        if _is_locked(exc):
+            return StoreError(
+                f"history store {self.path} stayed locked by another process for more than"
+                f" {self.busy_timeout:g} s while {action}; retry, or raise the busy timeout"
+            )
+        readonly = "readonly" in message or name.startswith("SQLITE_READONLY")
+        cannot_open = "unable to open" in message or name.startswith("SQLITE_CANTOPEN")
+        if readonly or (cannot_open and self._unwritable()):
+            return PermissionDeniedError(
+                f"history store {self.path} cannot be written while {action} (permission"
+                " denied); make the file and its directory writable or set"
+                " telemetry.history_path"
+            )
+        if isinstance(exc, sqlite3.IntegrityError):
+            return StoreError(f"history store {self.path}: {message} while {action}")
+        return StoreError(f"history store {self.path}: {message} while {action}; {_WHAT_TO_DO}")
+
+    def _os_error(self, exc: OSError, action: str) -> Exception:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return PermissionDeniedError(
+                f"history store {self.path}: permission denied while {action};"
+                " fix the permissions of the file and its directory or set"
+                " telemetry.history_path"
+            )
+        return StoreError(
+            f"history store {self.path}: {exc.strerror or exc} while {action}; {_WHAT_TO_DO}"
+        )
+
+    def _unwritable(self) -> bool:
+        directory = self.path.parent
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return True
+        # WAL needs to create -wal and -shm files next to the database.
+        return directory.exists() and not os.access(directory, os.W_OK)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    message = str(exc)
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _quality_value(quality: Mapping[str, Any] | None, key: str) -> float | int | None:
+    """A summary number from the quality mapping: a plain number or ``{"value": number}``."""
+    if quality is None:
+        return None
+    value = quality.get(key)
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None  # "no data" and anything non-numeric stay NULL
+    return value
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    data = dict(zip(_SUMMARY_NAMES, row))
+    # SQLite has no booleans (0/1) and no mappings (JSON text).
+    data["interrupted"] = bool(data["interrupted"])
+    data["git_dirty"] = None if data["git_dirty"] is None else bool(data["git_dirty"])
+    quality_json = data.pop("quality_json")
+    data["quality"] = None if quality_json is None else json.loads(quality_json)
+    return RunSummary(**data)
