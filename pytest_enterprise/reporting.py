@@ -125,5 +125,7 @@ def _save_history(path: Path, record: RunRecord, quality: dict[str, Any], settin
 def _write_report(path: Path, report: dict[str, Any]) -> None:
     from .files import write_text_atomic
 
-    write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
+    # Compact on purpose: with ``indent`` json falls back to its pure-Python encoder, which
+    # took ~0.4 s on a 5,000-test run. ``enterprise telemetry report --format json`` indents.
+    write_text_atomic(path, json.dumps(report, separators=(",", ":"), allow_nan=False) + "\n")
 

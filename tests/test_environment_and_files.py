@@ -9,7 +9,7 @@ import pytest
 from pytest_enterprise.environment import ci_job_url, git_info
 from pytest_enterprise.errors import PermissionDeniedError
 from pytest_enterprise.files import write_text_atomic
-from pytest_enterprise.timeutil import parse_rfc3339, rfc3339
+from pytest_enterprise.timeutil import parse_timestamp, rfc3339
 
 
 @pytest.mark.parametrize(
@@ -62,5 +62,5 @@ def test_rfc3339_round_trip():
 
     moment = datetime(2026, 11, 26, 8, 0, 0, 123000, tzinfo=timezone.utc)
     assert rfc3339(moment) == "2026-11-26T08:00:00.123Z"
-    assert parse_rfc3339(rfc3339(moment)) == moment
+    assert parse_timestamp(rfc3339(moment)) == moment
     assert rfc3339(datetime(2026, 1, 1)) == "2026-01-01T00:00:00.000Z"

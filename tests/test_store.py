@@ -641,3 +641,30 @@ def test_saving_5000_tests_is_one_transaction_and_fast(store, path):
     assert raw_count(path, "SELECT count(*) FROM attempts WHERE run_id = 'run-1'") == 5000
     # The target is well under 0.5 s; the bound here leaves room for a loaded CI machine.
     assert elapsed < 2.0
+
+
+def test_record_to_dict_matches_dataclasses_asdict():
+    """The hand-written to_dict must stay equal to dataclasses.asdict (it replaced it for speed)."""
+    import dataclasses
+
+    from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, Subtest, TestResult
+
+    record = RunRecord(
+        run=RunInfo(id="r", started_at="2026-01-01T00:00:00.000Z"),
+        tests=[
+            TestResult(
+                nodeid="t.py::a",
+                attempts=[
+                    Attempt(1, "failed", [Phase("call", "failed", 0.5)], "failure", "E", "m", [Subtest("[s]", "failed")]),
+                    Attempt(2, "passed", [Phase("setup", "passed", 0.1)]),
+                ],
+                severity="high",
+                opportunities=2,
+                stage="unit",
+                markers={"severity": "high"},
+                worker="gw0",
+            )
+        ],
+        stages=["unit"],
+    )
+    assert record.to_dict() == dataclasses.asdict(record)

@@ -72,8 +72,8 @@ def result_section(test: TestResult) -> dict[str, Any]:
                 "category": attempt.category,
                 "exception_type": attempt.exception_type,
                 "message": attempt.message,
-                "phases": [asdict(phase) for phase in attempt.phases],
-                "subtests": [asdict(subtest) for subtest in attempt.subtests],
+                "phases": [phase.to_dict() for phase in attempt.phases],
+                "subtests": [subtest.to_dict() for subtest in attempt.subtests],
             }
             for attempt in test.attempts
         ],

@@ -20,16 +20,16 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..timeutil import format_timestamp, parse_timestamp, utc_now
 from ..errors import PermissionDeniedError, StoreError, UsageError
 from ..model import RunRecord
 
@@ -134,38 +134,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 # ---------------------------------------------------------------------------------------------
-# Timestamps: RFC 3339, UTC, "Z", always with microseconds so that text order is time order.
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """``2025-01-31T12:00:00.000000Z``. Naive datetimes are taken to be UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-# datetime.fromisoformat() on Python 3.10 accepts neither "Z" nor 1-5 fraction digits.
-_TIMESTAMP = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})?"
-)
-
-
-def parse_timestamp(text: str) -> datetime:
-    """Parse an RFC 3339 / ISO 8601 timestamp into an aware UTC datetime (no offset = UTC)."""
-    match = _TIMESTAMP.fullmatch(text.strip()) if isinstance(text, str) else None
-    if match is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    date, clock, fraction, offset = match.groups()
-    fraction = (fraction or "0")[:6].ljust(6, "0")
-    if offset is None or offset in "Zz":
-        offset = "+00:00"
-    elif ":" not in offset:
-        offset = f"{offset[:3]}:{offset[3:]}"
-    return datetime.fromisoformat(f"{date}T{clock}.{fraction}{offset}").astimezone(timezone.utc)
+# Timestamps (timeutil): RFC 3339, UTC, "Z", always with microseconds so text order is time order.
 
 
 def _canonical(text: str, what: str) -> str:
