@@ -6,7 +6,8 @@ report`` print the same numbers.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 NO_DATA = "no data"
 
