@@ -668,3 +668,50 @@ def test_record_to_dict_matches_dataclasses_asdict():
         stages=["unit"],
     )
     assert record.to_dict() == dataclasses.asdict(record)
+
+
+def test_integrity_scan_runs_at_most_once_a_day(tmp_path, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from pytest_enterprise.model import RunInfo, RunRecord
+    from pytest_enterprise.store import sqlite as store_module
+
+    scans = []
+    real_scan = store_module.HistoryStore._quick_check
+    monkeypatch.setattr(
+        store_module.HistoryStore, "_quick_check", lambda self, conn: scans.append(1) or real_scan(self, conn)
+    )
+    now = [datetime(2026, 11, 1, tzinfo=timezone.utc)]
+    path = tmp_path / "h.db"
+
+    def save(run_id: str) -> None:
+        with store_module.HistoryStore(path, clock=lambda: now[0]) as store:
+            store.save_run(RunRecord(run=RunInfo(id=run_id, started_at="2026-11-01T00:00:00Z")), None)
+
+    save("created")  # a new store needs no scan
+    save("first-write-to-existing")
+    save("same-day")
+    now[0] += timedelta(hours=25)
+    save("next-day")
+    assert len(scans) == 2
+
+
+def test_record_is_stored_compressed(tmp_path):
+    import sqlite3
+    import zlib
+
+    from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, TestResult
+    from pytest_enterprise.store.sqlite import HistoryStore
+
+    tests = [
+        TestResult(nodeid=f"t.py::test_{n}", attempts=[Attempt(1, "passed", [Phase("call", "passed", n / 1e6)])])
+        for n in range(2000)
+    ]
+    record = RunRecord(run=RunInfo(id="r", started_at="2026-11-01T00:00:00Z"), tests=tests)
+    with HistoryStore(tmp_path / "h.db") as store:
+        store.save_run(record, None)
+        assert store.load_run("r") == record
+    connection = sqlite3.connect(tmp_path / "h.db")
+    blob = connection.execute("SELECT record_zlib FROM runs").fetchone()[0]
+    connection.close()
+    assert len(blob) * 4 < len(zlib.decompress(blob))

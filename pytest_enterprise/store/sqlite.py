@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..timeutil import format_timestamp, parse_timestamp, utc_now
 from ..errors import PermissionDeniedError, StoreError, UsageError
 from ..model import RunRecord
+from ..timeutil import format_timestamp, parse_timestamp, utc_now
 
 __all__ = [
     "APPLICATION_ID",
@@ -79,7 +80,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             final_yield   REAL,
             rty           REAL,
             quality_json  TEXT,
-            record_json   TEXT NOT NULL,
+            record_zlib   BLOB NOT NULL,  -- the RunRecord as zlib-compressed JSON
             created_at    TEXT NOT NULL
         )
         """,
@@ -116,16 +117,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX telemetry_events_process_recorded_at"
         " ON telemetry_events (process, recorded_at)",
+        # Small facts about the store itself, e.g. when its integrity was last checked.
+        "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Tables every store of a given version must have; a store of ours without them is damaged.
-_REQUIRED_TABLES = {1: frozenset({"runs", "attempts", "telemetry_events"})}
+_REQUIRED_TABLES = {1: frozenset({"runs", "attempts", "telemetry_events", "store_meta"})}
 
 # A write that still finds the database locked after the full busy timeout is retried this many
 # times in all (with a short pause) before giving up with a StoreError.
 _WRITE_ATTEMPTS = 3
+# The full integrity scan reads the whole file, so its cost grows with history; before writing
+# it runs at most this often (and always before a migration).
+INTEGRITY_CHECK_INTERVAL = timedelta(hours=24)
+_LAST_CHECK_KEY = "last_integrity_check"
 _RETRY_PAUSE_S = 0.05
 
 _WHAT_TO_DO = "move it aside or set telemetry.history_path to another file"
@@ -220,10 +227,10 @@ class AttemptRow:
 _RUN_COLUMNS = (
     "id", "process", "started_at", "finished_at", "duration_s", "exit_status", "interrupted",
     "workers", "git_commit", "git_branch", "git_dirty", "units", "defects", "opportunities",
-    "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "record_json",
+    "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "record_zlib",
     "created_at",
 )  # fmt: skip
-_SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "record_json")
+_SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "record_zlib")
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_NAMES)
 _INSERT_RUN = (
     f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)})"
@@ -310,7 +317,7 @@ class HistoryStore:
             None if git is None or git.dirty is None else int(git.dirty),
             *quality_values,
             _dumps(dict(quality)) if quality is not None else None,
-            _dumps(record.to_dict()),
+            zlib.compress(_dumps(record.to_dict()).encode("utf-8"), 1),
             format_timestamp(self.clock()),
         )
 
@@ -401,7 +408,7 @@ class HistoryStore:
     def latest_run(self, process: str | None = None) -> RunRecord | None:
         where, params = ("WHERE process = ?", (process,)) if process is not None else ("", ())
         rows = self._query(
-            f"SELECT id, record_json FROM runs {where}"
+            f"SELECT id, record_zlib FROM runs {where}"
             " ORDER BY started_at DESC, rowid DESC LIMIT 1",
             params,
             "reading the latest run",
@@ -410,7 +417,7 @@ class HistoryStore:
 
     def load_run(self, run_id: str) -> RunRecord:
         rows = self._query(
-            "SELECT id, record_json FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
+            "SELECT id, record_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
         )
         if not rows:
             raise StoreError(
@@ -480,11 +487,43 @@ class HistoryStore:
             self._open(create=True)
         assert self._conn is not None
         if not self._checked:
-            # Never write into a damaged file: writing can spread the damage. Reads skip the
-            # check (it reads the whole file) and report corruption when they meet it.
-            self._quick_check(self._conn)
+            # Never write into a damaged file: writing can spread the damage. The scan reads
+            # the whole file, so it runs once per INTEGRITY_CHECK_INTERVAL; reads skip it and
+            # report corruption when they meet it.
+            due = self._integrity_check_due(self._conn)
             self._checked = True
+            if due:
+                self._quick_check(self._conn)
+                self._note_integrity_check()
         return self._conn
+
+    def _integrity_check_due(self, conn: sqlite3.Connection) -> bool:
+        try:
+            row = conn.execute("SELECT value FROM store_meta WHERE key = ?", (_LAST_CHECK_KEY,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "reading store metadata") from exc
+        if row is None:
+            return True
+        try:
+            return self.clock() - parse_timestamp(row[0]) >= INTEGRITY_CHECK_INTERVAL
+        except ValueError:
+            return True
+
+    def _note_integrity_check(self) -> None:
+        moment = format_timestamp(self.clock())
+
+        def write(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", (_LAST_CHECK_KEY, moment)
+            )
+
+        self._write(write, "noting the integrity check")
+
+    def check_integrity(self) -> None:
+        """Scan the whole store now (``PRAGMA quick_check``); StoreError if it is damaged."""
+        conn = self._reader()
+        if conn is not None:
+            self._quick_check(conn)
 
     def _open(self, *, create: bool) -> None:
         if self.path.is_dir():
@@ -700,10 +739,10 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise self._translate(exc, action) from exc
 
-    def _record(self, run_id: str, record_json: str) -> RunRecord:
+    def _record(self, run_id: str, record_zlib: bytes) -> RunRecord:
         try:
-            return RunRecord.from_dict(json.loads(record_json))
-        except (ValueError, TypeError, KeyError) as exc:
+            return RunRecord.from_dict(json.loads(zlib.decompress(record_zlib)))
+        except (ValueError, TypeError, KeyError, zlib.error) as exc:
             raise StoreError(
                 f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
                 " purge it or move the store aside"
