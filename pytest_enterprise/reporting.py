@@ -7,7 +7,6 @@ other evidence is still written and the user never sees a traceback.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from .errors import EXIT_GATE_FAILED, EXIT_OK, EnterpriseError
 from .gates import configured_gates, evaluate
 from .model import RunRecord
 from .quality.metrics import analyze_run
-from .report.json_report import build_report
+from .files import write_text_atomic
+from .report.json_report import build_report, dumps_report
 
 REPORT_FILENAME = "enterprise-report.json"
 _TESTS_FAILED = int(pytest.ExitCode.TESTS_FAILED)
@@ -52,23 +52,28 @@ def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRec
         record.run.exit_status = _worse(record.run.exit_status, EXIT_GATE_FAILED)
 
     history: dict[str, Any] = {"enabled": False, "path": None, "saved": False, "error": None}
-    if telemetry.store_history and not config.getoption("enterprise_no_history"):
+    store_it = telemetry.store_history and not config.getoption("enterprise_no_history")
+    if store_it:
         history_path = _resolve(settings, config, telemetry.history_path)
-        history.update(enabled=True, path=str(history_path))
+        # Optimistic: the stored report says it was stored; corrected below if that fails.
+        history.update(enabled=True, path=str(history_path), saved=True)
+    report = build_report(record, quality_data, gate_results, history)
+    config.hook.pytest_enterprise_extend_report(config=config, report=report)
+    report_text = dumps_report(report)
+    if store_it:
         try:
-            _save_history(history_path, record, quality_data, settings)
-            history["saved"] = True
+            _save_history(history_path, record, quality_data, settings, report_text)
         except EnterpriseError as error:
-            history["error"] = str(error)
+            history.update(saved=False, error=str(error))
             problems.append(f"history not saved: {error}")
             record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+            report["run"]["exit_status"] = record.run.exit_status
+            report_text = dumps_report(report)
 
     report_path = _report_path(config, settings)
     if report_path is not None:
-        report = build_report(record, quality_data, gate_results, history)
-        config.hook.pytest_enterprise_extend_report(config=config, report=report)
         try:
-            _write_report(report_path, report)
+            write_text_atomic(report_path, report_text + "\n")
         except EnterpriseError as error:
             problems.append(f"report not written: {error}")
             record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
@@ -113,19 +118,12 @@ def _report_path(config: pytest.Config, settings: EnterpriseConfig) -> Path | No
     return _resolve(settings, config, settings.telemetry.output_dir) / REPORT_FILENAME
 
 
-def _save_history(path: Path, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig) -> None:
+def _save_history(
+    path: Path, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig, report_text: str
+) -> None:
     from .store.sqlite import HistoryStore
 
     telemetry = settings.telemetry
     with HistoryStore(path) as store:
-        store.save_run(record, quality, detailed=telemetry.store_detailed_metrics)
+        store.save_run(record, quality, detailed=telemetry.store_detailed_metrics, report_json=report_text)
         store.purge(telemetry.retention_days)
-
-
-def _write_report(path: Path, report: dict[str, Any]) -> None:
-    from .files import write_text_atomic
-
-    # Compact on purpose: with ``indent`` json falls back to its pure-Python encoder, which
-    # took ~0.4 s on a 5,000-test run. ``enterprise telemetry report --format json`` indents.
-    write_text_atomic(path, json.dumps(report, separators=(",", ":"), allow_nan=False) + "\n")
-

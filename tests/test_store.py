@@ -643,14 +643,11 @@ def test_saving_5000_tests_is_one_transaction_and_fast(store, path):
     assert elapsed < 2.0
 
 
-def test_record_to_dict_matches_dataclasses_asdict():
-    """The hand-written to_dict must stay equal to dataclasses.asdict (it replaced it for speed)."""
-    import dataclasses
-
+def _rich_record():
     from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, Subtest, TestResult
 
-    record = RunRecord(
-        run=RunInfo(id="r", started_at="2026-01-01T00:00:00.000Z"),
+    return RunRecord(
+        run=RunInfo(id="r", started_at="2026-01-01T00:00:00.000Z", args=["-x"], workers=2),
         tests=[
             TestResult(
                 nodeid="t.py::a",
@@ -667,7 +664,26 @@ def test_record_to_dict_matches_dataclasses_asdict():
         ],
         stages=["unit"],
     )
+
+
+def test_record_to_dict_matches_dataclasses_asdict():
+    """The hand-written to_dict must stay equal to dataclasses.asdict (it replaced it for speed)."""
+    import dataclasses
+
+    record = _rich_record()
     assert record.to_dict() == dataclasses.asdict(record)
+
+
+def test_record_rebuilds_from_its_report():
+    """The store keeps the run's report; the record must come back from it unchanged."""
+    from pytest_enterprise.model import GitInfo, OpportunityDefinition
+    from pytest_enterprise.report.json_report import build_report, record_from_report
+
+    record = _rich_record()
+    record.run.git = GitInfo("abc", "main", True)
+    record.run.deselected = 3
+    record.opportunity_definition = OpportunityDefinition(per_unit=2, subtests_as_opportunities=True)
+    assert record_from_report(build_report(record, {}, [], None)) == record
 
 
 def test_integrity_scan_runs_at_most_once_a_day(tmp_path, monkeypatch):
@@ -712,6 +728,6 @@ def test_record_is_stored_compressed(tmp_path):
         store.save_run(record, None)
         assert store.load_run("r") == record
     connection = sqlite3.connect(tmp_path / "h.db")
-    blob = connection.execute("SELECT record_zlib FROM runs").fetchone()[0]
+    blob = connection.execute("SELECT report_zlib FROM runs").fetchone()[0]
     connection.close()
     assert len(blob) * 4 < len(zlib.decompress(blob))

@@ -7,7 +7,16 @@ from importlib import resources
 from typing import Any
 
 from .. import __version__
-from ..model import RunRecord, TestResult
+from ..model import (
+    Attempt,
+    GitInfo,
+    OpportunityDefinition,
+    Phase,
+    RunInfo,
+    RunRecord,
+    Subtest,
+    TestResult,
+)
 
 SCHEMA_VERSION = "1.0.0"
 TOOL_NAME = "pytest-enterprise"
@@ -46,6 +55,9 @@ def run_section(record: RunRecord) -> dict[str, Any]:
         "git": asdict(run.git) if run.git else None,
         "ci_job_url": run.ci_job_url,
         "xdist_workers": run.workers,
+        "deselected": run.deselected,
+        "opportunity_counting": asdict(record.opportunity_definition),
+        "stages": record.stages,
     }
 
 
@@ -80,6 +92,65 @@ def result_section(test: TestResult) -> dict[str, Any]:
     }
 
 
+
+
+def dumps_report(report: dict[str, Any]) -> str:
+    """Compact JSON: with ``indent``, json falls back to its pure-Python encoder, which took
+    ~0.4 s on a 5,000-test run. ``enterprise telemetry report --format json`` indents."""
+    import json
+
+    return json.dumps(report, separators=(",", ":"), allow_nan=False)
+
+
+def record_from_report(report: dict[str, Any]) -> RunRecord:
+    """The RunRecord a report was built from (the inverse of ``build_report``)."""
+    run = report["run"]
+    git = run.get("git")
+    info = RunInfo(
+        id=run["id"],
+        started_at=run["started_at"],
+        finished_at=run.get("finished_at"),
+        duration_s=run.get("duration_s"),
+        exit_status=run.get("exit_status"),
+        interrupted=run.get("interrupted", False),
+        args=list(run.get("pytest_args", [])),
+        python=run.get("python", ""),
+        platform=run.get("platform", ""),
+        git=GitInfo(**git) if git else None,
+        ci_job_url=run.get("ci_job_url"),
+        workers=run.get("xdist_workers", 0),
+        process=run.get("process", "pytest"),
+        deselected=run.get("deselected", 0),
+    )
+    tests = [
+        TestResult(
+            nodeid=test["nodeid"],
+            attempts=[
+                Attempt(
+                    number=attempt["number"],
+                    outcome=attempt["outcome"],
+                    phases=[Phase(**phase) for phase in attempt["phases"]],
+                    category=attempt.get("category"),
+                    exception_type=attempt.get("exception_type"),
+                    message=attempt.get("message"),
+                    subtests=[Subtest(**subtest) for subtest in attempt.get("subtests", [])],
+                )
+                for attempt in test["attempts"]
+            ],
+            severity=test["severity"],
+            opportunities=test.get("opportunities", 1),
+            stage=test.get("stage"),
+            markers=test.get("markers", {}),
+            worker=test.get("worker"),
+        )
+        for test in report["tests"]
+    ]
+    return RunRecord(
+        run=info,
+        tests=tests,
+        opportunity_definition=OpportunityDefinition(**run.get("opportunity_counting", {})),
+        stages=run.get("stages"),
+    )
 
 
 def load_schema() -> dict[str, Any]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..errors import PermissionDeniedError, StoreError, UsageError
 from ..model import RunRecord
+from ..report.json_report import build_report, dumps_report, record_from_report
 from ..timeutil import format_timestamp, parse_timestamp, utc_now
 
 __all__ = [
@@ -80,7 +81,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             final_yield   REAL,
             rty           REAL,
             quality_json  TEXT,
-            record_zlib   BLOB NOT NULL,  -- the RunRecord as zlib-compressed JSON
+            report_zlib   BLOB NOT NULL,  -- the run's JSON report, zlib-compressed
             created_at    TEXT NOT NULL
         )
         """,
@@ -227,10 +228,10 @@ class AttemptRow:
 _RUN_COLUMNS = (
     "id", "process", "started_at", "finished_at", "duration_s", "exit_status", "interrupted",
     "workers", "git_commit", "git_branch", "git_dirty", "units", "defects", "opportunities",
-    "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "record_zlib",
+    "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "report_zlib",
     "created_at",
 )  # fmt: skip
-_SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "record_zlib")
+_SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "report_zlib")
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_NAMES)
 _INSERT_RUN = (
     f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)})"
@@ -288,12 +289,16 @@ class HistoryStore:
         quality: Mapping[str, Any] | None,
         *,
         detailed: bool = True,
+        report_json: str | None = None,
     ) -> None:
         """Store one run in one transaction; saving a run id again replaces the earlier copy.
 
-        ``detailed=False`` keeps the run row (with the full record) but skips the per-attempt
-        rows, which are only needed for per-test history.
+        The run is kept as its JSON report (``report_json``, the exact document the run wrote,
+        else one built here), from which ``load_run`` rebuilds the record. ``detailed=False``
+        keeps the run row but skips the per-attempt rows, only needed for per-test history.
         """
+        if report_json is None:
+            report_json = dumps_report(build_report(record, dict(quality or {}), [], None))
         run = record.run
         started_at = self._record_timestamp(run.started_at, run.id, "started_at")
         finished_at = (
@@ -317,7 +322,7 @@ class HistoryStore:
             None if git is None or git.dirty is None else int(git.dirty),
             *quality_values,
             _dumps(dict(quality)) if quality is not None else None,
-            zlib.compress(_dumps(record.to_dict()).encode("utf-8"), 1),
+            zlib.compress(report_json.encode("utf-8"), 1),
             format_timestamp(self.clock()),
         )
 
@@ -408,7 +413,7 @@ class HistoryStore:
     def latest_run(self, process: str | None = None) -> RunRecord | None:
         where, params = ("WHERE process = ?", (process,)) if process is not None else ("", ())
         rows = self._query(
-            f"SELECT id, record_zlib FROM runs {where}"
+            f"SELECT id, report_zlib FROM runs {where}"
             " ORDER BY started_at DESC, rowid DESC LIMIT 1",
             params,
             "reading the latest run",
@@ -417,7 +422,7 @@ class HistoryStore:
 
     def load_run(self, run_id: str) -> RunRecord:
         rows = self._query(
-            "SELECT id, record_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
+            "SELECT id, report_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
         )
         if not rows:
             raise StoreError(
@@ -739,9 +744,9 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise self._translate(exc, action) from exc
 
-    def _record(self, run_id: str, record_zlib: bytes) -> RunRecord:
+    def _record(self, run_id: str, report_zlib: bytes) -> RunRecord:
         try:
-            return RunRecord.from_dict(json.loads(zlib.decompress(record_zlib)))
+            return record_from_report(json.loads(zlib.decompress(report_zlib)))
         except (ValueError, TypeError, KeyError, zlib.error) as exc:
             raise StoreError(
                 f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
