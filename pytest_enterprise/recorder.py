@@ -49,7 +49,9 @@ class Recorder:
             attempt.subtests.append(_subtest(report))
             return
         outcome = "failed" if report.outcome == "rerun" else report.outcome
-        attempt.phases.append(Phase("crash" if when == "???" else when, outcome, report.duration))
+        # Microsecond resolution is plenty, and short floats keep the JSON report small.
+        duration = round(report.duration, 6)
+        attempt.phases.append(Phase("crash" if when == "???" else when, outcome, duration))
         _update_attempt(attempt, when, outcome, report)
 
     def _new_test(self, report: Any) -> TestResult:

@@ -80,7 +80,7 @@ def result_section(test: TestResult) -> dict[str, Any]:
             {
                 "number": attempt.number,
                 "outcome": attempt.outcome,
-                "duration_s": attempt.duration,
+                "duration_s": round(attempt.duration, 6),
                 "category": attempt.category,
                 "exception_type": attempt.exception_type,
                 "message": attempt.message,
