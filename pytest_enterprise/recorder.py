@@ -46,6 +46,8 @@ class Recorder:
                 _apply_meta(test, meta)
         attempt = test.attempts[-1]
         if hasattr(report, "context") and type(report).__name__ == "SubtestReport":
+            if not attempt.subtests:
+                attempt.subtests = []
             attempt.subtests.append(_subtest(report))
             return
         outcome = "failed" if report.outcome == "rerun" else report.outcome

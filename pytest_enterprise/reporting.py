@@ -7,6 +7,8 @@ other evidence is still written and the user never sees a traceback.
 
 from __future__ import annotations
 
+import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,8 @@ from .errors import EXIT_GATE_FAILED, EXIT_OK, EnterpriseError
 from .gates import configured_gates, evaluate
 from .model import RunRecord
 from .quality.metrics import analyze_run
-from .files import write_text_atomic
-from .report.json_report import build_report, dumps_report
+from .files import atomic_writer
+from .report.json_report import report_chunks, report_header
 
 REPORT_FILENAME = "enterprise-report.json"
 _TESTS_FAILED = int(pytest.ExitCode.TESTS_FAILED)
@@ -57,27 +59,28 @@ def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRec
         history_path = _resolve(settings, config, telemetry.history_path)
         # Optimistic: the stored report says it was stored; corrected below if that fails.
         history.update(enabled=True, path=str(history_path), saved=True)
-    report = build_report(record, quality_data, gate_results, history)
-    config.hook.pytest_enterprise_extend_report(config=config, report=report)
-    report_text = dumps_report(report)
+    header = report_header(record, quality_data, gate_results, history)
+    config.hook.pytest_enterprise_extend_report(config=config, report=header)
+
+    # One streamed pass feeds both the report file and the compressed copy for the store.
+    report_path = _report_path(config, settings)
+    try:
+        compressed = _stream_report(header, record, report_path, compress=store_it)
+    except EnterpriseError as error:
+        problems.append(f"report not written: {error}")
+        record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+        report_path = None
+        compressed = _stream_report(header, record, None, compress=store_it)
     if store_it:
         try:
-            _save_history(history_path, record, quality_data, settings, report_text)
+            _save_history(history_path, record, quality_data, settings, compressed)
         except EnterpriseError as error:
             history.update(saved=False, error=str(error))
             problems.append(f"history not saved: {error}")
             record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
-            report["run"]["exit_status"] = record.run.exit_status
-            report_text = dumps_report(report)
-
-    report_path = _report_path(config, settings)
-    if report_path is not None:
-        try:
-            write_text_atomic(report_path, report_text + "\n")
-        except EnterpriseError as error:
-            problems.append(f"report not written: {error}")
-            record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
-            report_path = None
+            header["run"]["exit_status"] = record.run.exit_status
+            if report_path is not None:  # rare: say so in the file too
+                _stream_report(header, record, report_path, compress=False)
 
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
     return SessionOutcome(quality=quality, gates=gate_results, report_path=report_path, problems=problems)
@@ -118,12 +121,32 @@ def _report_path(config: pytest.Config, settings: EnterpriseConfig) -> Path | No
     return _resolve(settings, config, settings.telemetry.output_dir) / REPORT_FILENAME
 
 
+def _stream_report(
+    header: dict[str, Any], record: RunRecord, path: Path | None, *, compress: bool
+) -> bytes | None:
+    """Write the report to ``path`` (if any) and return it zlib-compressed (if asked)."""
+    compressor = zlib.compressobj(1) if compress else None
+    pieces: list[bytes] = []
+    with atomic_writer(path) if path is not None else nullcontext() as handle:
+        for chunk in report_chunks(header, record.tests):
+            if handle is not None:
+                handle.write(chunk)
+            if compressor is not None:
+                pieces.append(compressor.compress(chunk.encode("utf-8")))
+        if handle is not None:
+            handle.write("\n")
+    if compressor is None:
+        return None
+    pieces.append(compressor.flush())
+    return b"".join(pieces)
+
+
 def _save_history(
-    path: Path, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig, report_text: str
+    path: Path, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig, report_zlib: bytes | None
 ) -> None:
     from .store.sqlite import HistoryStore
 
     telemetry = settings.telemetry
     with HistoryStore(path) as store:
-        store.save_run(record, quality, detailed=telemetry.store_detailed_metrics, report_json=report_text)
+        store.save_run(record, quality, detailed=telemetry.store_detailed_metrics, report_zlib=report_zlib)
         store.purge(telemetry.retention_days)

@@ -141,7 +141,7 @@ class EnterpriseSession(_Collector):
         tests = self.recorder.results()
         if telemetry.opportunities_per_unit != 1:
             for test in tests:
-                if "opportunities" not in test.markers:
+                if not test.markers or "opportunities" not in test.markers:
                     test.opportunities = telemetry.opportunities_per_unit
         return RunRecord(run=run, tests=tests, opportunity_definition=definition, stages=telemetry.stages)
 

@@ -289,16 +289,18 @@ class HistoryStore:
         quality: Mapping[str, Any] | None,
         *,
         detailed: bool = True,
-        report_json: str | None = None,
+        report_zlib: bytes | None = None,
     ) -> None:
         """Store one run in one transaction; saving a run id again replaces the earlier copy.
 
-        The run is kept as its JSON report (``report_json``, the exact document the run wrote,
-        else one built here), from which ``load_run`` rebuilds the record. ``detailed=False``
-        keeps the run row but skips the per-attempt rows, only needed for per-test history.
+        The run is kept as its JSON report, zlib-compressed: ``report_zlib`` is the exact
+        document the run wrote, else one is built here. ``load_run`` rebuilds the record from
+        it. ``detailed=False`` keeps the run row but skips the per-attempt rows, which only
+        per-test history needs.
         """
-        if report_json is None:
-            report_json = dumps_report(build_report(record, dict(quality or {}), [], None))
+        if report_zlib is None:
+            report = dumps_report(build_report(record, dict(quality or {}), [], None))
+            report_zlib = zlib.compress(report.encode("utf-8"), 1)
         run = record.run
         started_at = self._record_timestamp(run.started_at, run.id, "started_at")
         finished_at = (
@@ -322,7 +324,7 @@ class HistoryStore:
             None if git is None or git.dirty is None else int(git.dirty),
             *quality_values,
             _dumps(dict(quality)) if quality is not None else None,
-            zlib.compress(report_json.encode("utf-8"), 1),
+            report_zlib,
             format_timestamp(self.clock()),
         )
 
@@ -743,6 +745,21 @@ class HistoryStore:
             return conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._translate(exc, action) from exc
+
+    def load_report(self, run_id: str) -> dict[str, Any]:
+        """The JSON report of a stored run, exactly as the run wrote it."""
+        rows = self._query(
+            "SELECT id, report_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
+        )
+        if not rows:
+            raise StoreError(f"history store {self.path} has no run with id {run_id!r}")
+        try:
+            return json.loads(zlib.decompress(rows[0][1]))
+        except (ValueError, zlib.error) as exc:
+            raise StoreError(
+                f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
+                " purge it or move the store aside"
+            ) from exc
 
     def _record(self, run_id: str, report_zlib: bytes) -> RunRecord:
         try:
