@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .model import Attempt, Phase, Subtest, TestResult
+from .model import Attempt, Subtest, TestResult
 
 META_ATTRIBUTE = "enterprise_meta"
 """Report attribute carrying marker facts from an xdist worker; plain builtins only."""
@@ -35,12 +35,13 @@ class Recorder:
 
     def record(self, report: Any) -> None:
         nodeid = report.nodeid
+        when = report.when
         test = self.tests.get(nodeid)
         if test is None:
             test = self.tests[nodeid] = self._new_test(report)
-        when = report.when
-        if when == "setup" or not test.attempts:
+        elif when == "setup":
             test.attempts.append(Attempt(number=len(test.attempts) + 1, outcome="passed"))
+        if when == "setup":
             meta = getattr(report, META_ATTRIBUTE, None)
             if meta:
                 _apply_meta(test, meta)
@@ -53,11 +54,13 @@ class Recorder:
         outcome = "failed" if report.outcome == "rerun" else report.outcome
         # Microsecond resolution is plenty, and short floats keep the JSON report small.
         duration = round(report.duration, 6)
-        attempt.phases.append(Phase("crash" if when == "???" else when, outcome, duration))
+        attempt.add_phase("crash" if when == "???" else when, outcome, duration)
         _update_attempt(attempt, when, outcome, report)
 
     def _new_test(self, report: Any) -> TestResult:
-        test = TestResult(nodeid=report.nodeid, worker=_worker_id(report))
+        # Built holding its first attempt: a list made by appending is over-allocated.
+        first = Attempt(number=1, outcome="passed")
+        test = TestResult(nodeid=report.nodeid, attempts=[first], worker=_worker_id(report))
         meta = self.meta.get(report.nodeid)
         if meta:
             _apply_meta(test, meta)

@@ -666,16 +666,28 @@ def _rich_record():
     )
 
 
-def test_record_to_dict_matches_dataclasses_asdict():
-    """The hand-written to_dict must stay equal to dataclasses.asdict (it replaced it for speed)."""
-    import dataclasses
-
+def test_record_dict_round_trip():
     import json
 
+    from pytest_enterprise.model import RunRecord
+
     record = _rich_record()
-    record.tests[0].attempts[1].subtests = ()  # the model's empty default
-    as_json = lambda data: json.loads(json.dumps(data))  # noqa: E731  (tuples and lists alike)
-    assert as_json(record.to_dict()) == as_json(dataclasses.asdict(record))
+    data = json.loads(json.dumps(record.to_dict()))
+    assert data["tests"][0]["attempts"][0]["phases"] == [{"when": "call", "outcome": "failed", "duration": 0.5}]
+    assert RunRecord.from_dict(data) == record
+
+
+def test_attempt_phases_are_compact_and_shared():
+    from pytest_enterprise.model import Attempt, Phase
+
+    first, second = Attempt(1, "passed"), Attempt(1, "passed")
+    for attempt, duration in ((first, 0.1), (second, 0.2)):
+        attempt.add_phase("setup", "passed", duration)
+        attempt.add_phase("call", "passed", duration)
+    assert first.phases == [Phase("setup", "passed", 0.1), Phase("call", "passed", 0.1)]
+    assert first.phase_outcomes() is second.phase_outcomes()  # one shape object for both
+    assert first == Attempt(1, "passed", [Phase("setup", "passed", 0.1), Phase("call", "passed", 0.1)])
+    assert first.duration == 0.2
 
 
 def test_record_rebuilds_from_its_report():

@@ -420,9 +420,9 @@ def _phase_stage_counts(units: Sequence[TestResult]) -> list[tuple[str, int, int
     passing: Counter[str] = Counter()
     for test in units:
         outcomes: dict[str, bool] = {}
-        for phase in test.attempts[0].phases:
-            stage = _PHASE_ALIASES.get(phase.when, phase.when)
-            passed = phase.outcome != "failed"
+        for when, outcome in test.attempts[0].phase_outcomes():
+            stage = _PHASE_ALIASES.get(when, when)
+            passed = outcome != "failed"
             outcomes[stage] = outcomes.get(stage, True) and passed
         for stage, passed in outcomes.items():
             entering[stage] += 1
