@@ -19,9 +19,9 @@ from . import environment
 from .config import EnterpriseConfig
 from .errors import EXIT_GATE_FAILED, EXIT_OK, EnterpriseError
 from .gates import configured_gates, evaluate
+from .files import atomic_writer
 from .model import RunRecord
 from .quality.metrics import analyze_run
-from .files import atomic_writer
 from .report.json_report import report_chunks, report_header
 
 REPORT_FILENAME = "enterprise-report.json"
@@ -49,41 +49,51 @@ def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRec
         rty_option=config.getoption("enterprise_rty_fail_under"),
     )
     gate_results = evaluate(gates, quality_data)
-    problems: list[str] = []
     if any(result.failed for result in gate_results):
         record.run.exit_status = _worse(record.run.exit_status, EXIT_GATE_FAILED)
+    outcome = SessionOutcome(quality=quality, gates=gate_results, report_path=None)
+    _write_evidence(config, settings, record, quality_data, outcome)
+    config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
+    return outcome
 
+
+def _write_evidence(
+    config: pytest.Config,
+    settings: EnterpriseConfig,
+    record: RunRecord,
+    quality: dict[str, Any],
+    outcome: SessionOutcome,
+) -> None:
+    """Write the JSON report and append the run to the history store, from one streamed pass."""
+    telemetry = settings.telemetry
     history: dict[str, Any] = {"enabled": False, "path": None, "saved": False, "error": None}
     store_it = telemetry.store_history and not config.getoption("enterprise_no_history")
     if store_it:
         history_path = _resolve(settings, config, telemetry.history_path)
         # Optimistic: the stored report says it was stored; corrected below if that fails.
         history.update(enabled=True, path=str(history_path), saved=True)
-    header = report_header(record, quality_data, gate_results, history)
+    header = report_header(record, quality, outcome.gates, history)
     config.hook.pytest_enterprise_extend_report(config=config, report=header)
 
-    # One streamed pass feeds both the report file and the compressed copy for the store.
     report_path = _report_path(config, settings)
     try:
         compressed = _stream_report(header, record, report_path, compress=store_it)
     except EnterpriseError as error:
-        problems.append(f"report not written: {error}")
+        outcome.problems.append(f"report not written: {error}")
         record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
         report_path = None
         compressed = _stream_report(header, record, None, compress=store_it)
     if store_it:
         try:
-            _save_history(history_path, record, quality_data, settings, compressed)
+            _save_history(history_path, record, quality, settings, compressed)
         except EnterpriseError as error:
             history.update(saved=False, error=str(error))
-            problems.append(f"history not saved: {error}")
+            outcome.problems.append(f"history not saved: {error}")
             record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
             header["run"]["exit_status"] = record.run.exit_status
             if report_path is not None:  # rare: say so in the file too
                 _stream_report(header, record, report_path, compress=False)
-
-    config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
-    return SessionOutcome(quality=quality, gates=gate_results, report_path=report_path, problems=problems)
+    outcome.report_path = report_path
 
 
 def _worse(current: int | None, candidate: int) -> int:
