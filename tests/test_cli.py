@@ -41,6 +41,27 @@ def test_test_run_writes_output_and_history(project: Path):
     assert (project / ".enterprise" / "history.db").is_file()
 
 
+def test_test_run_is_clean_under_warnings_as_errors(project: Path):
+    result = enterprise("test", "run", "-W", "error", "-p", "no:cacheprovider", "-p", "no:benchmark", "-q", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "warning" not in result.stdout.lower().split("short test summary")[-1]
+    assert "PytestAssertRewriteWarning" not in result.stdout + result.stderr
+
+
+def test_test_run_uses_a_child_pytest(project: Path, monkeypatch: pytest.MonkeyPatch):
+    """In-process pytest.main would meet an already-imported pytest_enterprise, which a regular
+    (non-editable) install then cannot assertion-rewrite: a warning, fatal under -W error."""
+    import subprocess as subprocess_module
+
+    calls = []
+    monkeypatch.setattr(subprocess_module, "call", lambda command: calls.append(command) or 0)
+    assert main(["--config", "c.yaml", "test", "run", "--output", "r.json", "--verbose", "-k", "ok"]) == 0
+    assert calls == [
+        [sys.executable, "-m", "pytest", "-k", "ok", "--enterprise-report", "--enterprise-config", "c.yaml",
+         "--enterprise-json", "r.json", "-v"]
+    ]
+
+
 def test_report_from_store_matches_plugin_report(project: Path, capsys):
     enterprise("test", "run", "--output", "results.json", "-p", "no:cacheprovider", "-q", cwd=project)
     plugin_report = json.loads((project / "results.json").read_text())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from typing import Any
 
 from .common import add_config_option
@@ -36,8 +38,11 @@ def pytest_arguments(options: argparse.Namespace, extra: list[str]) -> list[str]
 
 
 def run_command(options: argparse.Namespace, extra: list[str]) -> int:
-    import pytest
-
-    # In-process: pytest loads this plugin through its entry point and returns the exit status
-    # the plugin decided (gates included).
-    return int(pytest.main(pytest_arguments(options, extra)))
+    # A child process, not pytest.main(): this process has already imported pytest_enterprise,
+    # which pytest could then not assertion-rewrite (a warning, fatal under -W error), and
+    # pytest's global state (warnings filters, sys.modules) stays out of the CLI's.
+    command = [sys.executable, "-m", "pytest", *pytest_arguments(options, extra)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:  # the child got the same SIGINT and reports it itself
+        return 2
