@@ -123,6 +123,14 @@ class Attempt:
         self._shape = _shared_shape((*self._shape, (when, outcome)))
         self._durations += _DOUBLE.pack(duration)
 
+    def phase_dicts(self) -> list[dict[str, Any]]:
+        """The phases as plain dicts, without building Phase objects (the report's hot path)."""
+        durations = _unpack(self._durations)
+        return [
+            {"when": when, "outcome": outcome, "duration": d}
+            for (when, outcome), d in zip(self._shape, durations)
+        ]
+
     def phase_outcomes(self) -> tuple[tuple[str, str], ...]:
         """(when, outcome) of each phase, without building Phase objects."""
         return self._shape
@@ -135,7 +143,7 @@ class Attempt:
         return {
             "number": self.number,
             "outcome": self.outcome,
-            "phases": [phase.to_dict() for phase in self.phases],
+            "phases": self.phase_dicts(),
             "category": self.category,
             "exception_type": self.exception_type,
             "message": self.message,
@@ -188,6 +196,8 @@ class TestResult:
     @property
     def flaky(self) -> bool:
         """Failed first, passed on a rerun."""
+        if len(self.attempts) < 2:  # the common case, cheaply: runs per test
+            return False
         return self.is_unit and not self.first_pass and self.final_pass
 
     @property

@@ -117,7 +117,7 @@ def result_section(test: TestResult) -> dict[str, Any]:
                 "category": attempt.category,
                 "exception_type": attempt.exception_type,
                 "message": attempt.message,
-                "phases": [phase.to_dict() for phase in attempt.phases],
+                "phases": attempt.phase_dicts(),
                 "subtests": [subtest.to_dict() for subtest in attempt.subtests],
             }
             for attempt in test.attempts
