@@ -22,33 +22,65 @@ def platform_description() -> str:
     return f"{sys.platform}-{platform.machine()}"
 
 
+_GIT_QUESTIONS = {
+    "commit": ("rev-parse", "HEAD"),
+    "branch": ("rev-parse", "--abbrev-ref", "HEAD"),
+    "status": ("status", "--porcelain", "--untracked-files=no"),
+}
+
+
+class GitQuery:
+    """Commit, branch and dirtiness of the checkout holding ``directory``.
+
+    The three ``git`` commands start at once, in child processes, when the query is made, so a
+    query made at session start has its answers ready at session finish: ``git status`` can
+    take a while in a large work tree.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._processes = {name: _start_git(directory, args) for name, args in _GIT_QUESTIONS.items()}
+
+    def result(self) -> GitInfo | None:
+        """The answers (None outside a git checkout); waits for the commands to finish."""
+        answers = {name: _git_answer(process) for name, process in self._processes.items()}
+        if answers["commit"] is None:
+            return None
+        branch, status = answers["branch"], answers["status"]
+        return GitInfo(
+            commit=answers["commit"],
+            branch=None if branch in (None, "HEAD") else branch,
+            dirty=None if status is None else bool(status),
+        )
+
+
 def git_info(directory: Path) -> GitInfo | None:
-    """Commit, branch and dirtiness of the checkout holding ``directory``; None outside git."""
-    commit = _git(directory, "rev-parse", "HEAD")
-    if commit is None:
-        return None
-    branch = _git(directory, "rev-parse", "--abbrev-ref", "HEAD")
-    status = _git(directory, "status", "--porcelain", "--untracked-files=no")
-    return GitInfo(
-        commit=commit,
-        branch=None if branch in (None, "HEAD") else branch,
-        dirty=None if status is None else bool(status),
-    )
+    return GitQuery(directory).result()
 
 
-def _git(directory: Path, *args: str) -> str | None:
+def _start_git(directory: Path, args: tuple[str, ...]) -> subprocess.Popen[str] | None:
     try:
-        completed = subprocess.run(
+        return subprocess.Popen(
             ["git", *args],
             cwd=directory,
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
         )
-    except (OSError, subprocess.SubprocessError):
+    except OSError:  # no git, or no such directory
         return None
-    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+def _git_answer(process: subprocess.Popen[str] | None) -> str | None:
+    if process is None:
+        return None
+    try:
+        output, _ = process.communicate(timeout=_GIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
+    return output.strip() if process.returncode == 0 else None
 
 
 def ci_job_url(env: Mapping[str, str] | None = None) -> str | None:

@@ -39,7 +39,7 @@ class SessionOutcome:
 
 
 def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRecord) -> SessionOutcome:
-    _add_environment(record, config.rootpath)
+    _add_environment(record)
     telemetry = settings.telemetry
     quality = analyze_run(record, thresholds=telemetry.quality_thresholds)
     quality_data = quality.to_dict()
@@ -104,11 +104,10 @@ def _worse(current: int | None, candidate: int) -> int:
     return current
 
 
-def _add_environment(record: RunRecord, rootdir: Path) -> None:
+def _add_environment(record: RunRecord) -> None:
     run = record.run
     run.python = environment.python_description()
     run.platform = environment.platform_description()
-    run.git = environment.git_info(rootdir)
     run.ci_job_url = environment.ci_job_url()
 
 
