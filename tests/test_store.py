@@ -747,3 +747,19 @@ def test_record_is_stored_compressed(tmp_path):
     blob = connection.execute("SELECT report_zlib FROM runs").fetchone()[0]
     connection.close()
     assert len(blob) * 4 < len(zlib.decompress(blob))
+
+
+def test_load_report_returns_the_stored_document(tmp_path):
+    import zlib
+
+    from pytest_enterprise.model import RunInfo, RunRecord
+    from pytest_enterprise.store.sqlite import HistoryStore
+
+    document = b'{"run":{"id":"r","started_at":"2026-11-01T00:00:00Z"},"tests":[],"custom":1}'
+    with HistoryStore(tmp_path / "h.db") as store:
+        store.save_run(RunRecord(run=RunInfo(id="r", started_at="2026-11-01T00:00:00Z")), None,
+                       report_zlib=zlib.compress(document))
+        assert store.load_report("r")["custom"] == 1
+        assert store.load_run("r").run.id == "r"
+        with pytest.raises(StoreError, match="no run with id 'missing'"):
+            store.load_report("missing")

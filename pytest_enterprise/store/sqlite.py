@@ -423,15 +423,11 @@ class HistoryStore:
         return self._record(*rows[0]) if rows else None
 
     def load_run(self, run_id: str) -> RunRecord:
-        rows = self._query(
-            "SELECT id, report_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
-        )
-        if not rows:
-            raise StoreError(
-                f"history store {self.path} has no run with id {run_id!r};"
-                " list the stored runs to find its id"
-            )
-        return self._record(*rows[0])
+        return self._record(run_id, self._report_blob(run_id))
+
+    def load_report(self, run_id: str) -> dict[str, Any]:
+        """The JSON report of a stored run, exactly as the run wrote it."""
+        return self._report(run_id, self._report_blob(run_id))
 
     def events(self, process: str, since: datetime | None = None) -> list[TelemetryEvent]:
         """Events of ``process`` oldest first, optionally only those at or after ``since``."""
@@ -746,29 +742,35 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise self._translate(exc, action) from exc
 
-    def load_report(self, run_id: str) -> dict[str, Any]:
-        """The JSON report of a stored run, exactly as the run wrote it."""
+    def _report_blob(self, run_id: str) -> bytes:
         rows = self._query(
-            "SELECT id, report_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
+            "SELECT report_zlib FROM runs WHERE id = ?", (run_id,), f"reading run {run_id}"
         )
         if not rows:
-            raise StoreError(f"history store {self.path} has no run with id {run_id!r}")
-        try:
-            return json.loads(zlib.decompress(rows[0][1]))
-        except (ValueError, zlib.error) as exc:
             raise StoreError(
-                f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
-                " purge it or move the store aside"
-            ) from exc
+                f"history store {self.path} has no run with id {run_id!r};"
+                " list the stored runs to find its id"
+            )
+        return rows[0][0]
+
+    def _unreadable(self, run_id: str, exc: Exception) -> StoreError:
+        return StoreError(
+            f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
+            " purge it or move the store aside"
+        )
+
+    def _report(self, run_id: str, report_zlib: bytes) -> dict[str, Any]:
+        try:
+            return json.loads(zlib.decompress(report_zlib))
+        except (ValueError, zlib.error) as exc:
+            raise self._unreadable(run_id, exc) from exc
 
     def _record(self, run_id: str, report_zlib: bytes) -> RunRecord:
+        report = self._report(run_id, report_zlib)
         try:
-            return record_from_report(json.loads(zlib.decompress(report_zlib)))
-        except (ValueError, TypeError, KeyError, zlib.error) as exc:
-            raise StoreError(
-                f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
-                " purge it or move the store aside"
-            ) from exc
+            return record_from_report(report)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise self._unreadable(run_id, exc) from exc
 
     def _record_timestamp(self, text: str, run_id: str, field: str) -> str:
         try:
