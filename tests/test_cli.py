@@ -169,3 +169,16 @@ def test_permission_denied_exit_3(project: Path, capsys):
     locked = project / "locked"
     locked.mkdir(mode=0o500)
     assert main(["telemetry", "record", "--unit", "--passed", "--store", str(locked / "sub" / "h.db")]) == 3
+
+
+def test_permission_denied_exit_3_simulated(project: Path, capsys, monkeypatch: pytest.MonkeyPatch):
+    """The same path as above, reachable as root: the store's folder cannot be created."""
+    import errno
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["telemetry", "record", "--unit", "--passed", "--store", "nowhere/h.db"]) == 3
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("enterprise: error:") and "nowhere" in error and "\n" not in error
