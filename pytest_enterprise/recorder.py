@@ -121,6 +121,12 @@ def _describe_failure(longrepr: Any) -> tuple[str | None, str | None]:
 
 
 def _subtest(report: Any) -> Subtest:
+    outcome = "failed" if report.failed else report.outcome
+    # pytest's own wording, as its terminal shows it; its kwargs are already reprs from 9.2 on,
+    # so formatting them ourselves would quote them twice.
+    describe = getattr(report, "_sub_test_description", None)
+    if callable(describe):
+        return Subtest(description=describe(), outcome=outcome)
     context = report.context
     parts = []
     if getattr(context, "msg", None):
@@ -128,7 +134,7 @@ def _subtest(report: Any) -> Subtest:
     kwargs = getattr(context, "kwargs", None)
     if kwargs:
         parts.append("(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
-    return Subtest(description=" ".join(parts), outcome="failed" if report.failed else report.outcome)
+    return Subtest(description=" ".join(parts), outcome=outcome)
 
 
 def _worker_id(report: Any) -> str | None:
