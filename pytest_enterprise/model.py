@@ -1,7 +1,8 @@
 """The run record: plain data that every analyzer and view reads.
 
 The pytest side fills a ``RunRecord``; quality, compliance and supply-chain analyzers map it to
-results; the history store and the JSON report round-trip it. Nothing here imports pytest.
+results; the JSON report is its serialised form (also what the history store keeps). Nothing
+here imports pytest.
 
 Outcome vocabulary (see docs/design.md, "outcome model"):
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 UNIT_OUTCOMES = frozenset({"passed", "failed", "error", "crashed", "xpassed"})
@@ -39,8 +40,6 @@ class Phase:
     outcome: str
     duration: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"when": self.when, "outcome": self.outcome, "duration": self.duration}
 
 
 @dataclass(slots=True)
@@ -139,17 +138,6 @@ class Attempt:
     def duration(self) -> float:
         return sum(_unpack(self._durations))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "outcome": self.outcome,
-            "phases": self.phase_dicts(),
-            "category": self.category,
-            "exception_type": self.exception_type,
-            "message": self.message,
-            "subtests": [subtest.to_dict() for subtest in self.subtests],
-        }
-
     @property
     def is_defect(self) -> bool:
         return self.outcome in DEFECT_OUTCOMES
@@ -208,16 +196,6 @@ class TestResult:
     def duration(self) -> float:
         return sum(a.duration for a in self.attempts)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "nodeid": self.nodeid,
-            "attempts": [attempt.to_dict() for attempt in self.attempts],
-            "severity": self.severity,
-            "opportunities": self.opportunities,
-            "stage": self.stage,
-            "markers": self.markers,
-            "worker": self.worker,
-        }
 
 
 @dataclass
@@ -264,45 +242,10 @@ class OpportunityDefinition:
 
 @dataclass
 class RunRecord:
+    """One run. Its serialised form is the JSON report: ``report.json_report.build_report``
+    writes it and ``record_from_report`` reads it back."""
+
     run: RunInfo
     tests: list[TestResult] = field(default_factory=list)
     opportunity_definition: OpportunityDefinition = field(default_factory=OpportunityDefinition)
     stages: list[str] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        # Written out rather than dataclasses.asdict, which deep-copies every value and cost
-        # ~0.15 s on a 5,000-test run; the output is the same (tested).
-        return {
-            "run": asdict(self.run),
-            "tests": [test.to_dict() for test in self.tests],
-            "opportunity_definition": asdict(self.opportunity_definition),
-            "stages": list(self.stages) if self.stages is not None else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        run = dict(data["run"])
-        git = run.get("git")
-        run["git"] = GitInfo(**git) if git else None
-        tests = [_test_from_dict(t) for t in data.get("tests", [])]
-        definition = OpportunityDefinition(**data.get("opportunity_definition", {}))
-        return cls(
-            run=RunInfo(**run),
-            tests=tests,
-            opportunity_definition=definition,
-            stages=data.get("stages"),
-        )
-
-
-def _test_from_dict(data: dict[str, Any]) -> TestResult:
-    attempts = [
-        Attempt(
-            **{
-                **a,
-                "phases": [Phase(**p) for p in a.get("phases", [])],
-                "subtests": [Subtest(**s) for s in a.get("subtests", [])] or (),
-            }
-        )
-        for a in data.get("attempts", [])
-    ]
-    return TestResult(**{**data, "attempts": attempts})

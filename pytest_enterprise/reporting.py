@@ -18,8 +18,8 @@ import pytest
 from . import environment
 from .config import EnterpriseConfig
 from .errors import EXIT_GATE_FAILED, EXIT_OK, EnterpriseError
-from .gates import configured_gates, evaluate
 from .files import atomic_writer
+from .gates import configured_gates, evaluate
 from .model import RunRecord
 from .quality.metrics import analyze_run
 from .report.json_report import report_chunks, report_header

@@ -30,6 +30,7 @@ from pytest_enterprise.quality.metrics import (
     yield_ci,
 )
 from pytest_enterprise.quality.sigma import sigma_level, z_long_term
+from pytest_enterprise.report.json_report import build_report, record_from_report
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -423,7 +424,7 @@ def test_analyze_run_every_outcome_row() -> None:
 
 def test_analyze_run_survives_a_json_round_trip() -> None:
     record = _every_outcome_record()
-    again = RunRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    again = record_from_report(json.loads(json.dumps(build_report(record, {}, []))))
     assert analyze_run(again).to_dict() == analyze_run(record).to_dict()
 
 

@@ -644,7 +644,14 @@ def test_saving_5000_tests_is_one_transaction_and_fast(store, path):
 
 
 def _rich_record():
-    from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, Subtest, TestResult
+    from pytest_enterprise.model import (
+        Attempt,
+        Phase,
+        RunInfo,
+        RunRecord,
+        Subtest,
+        TestResult,
+    )
 
     return RunRecord(
         run=RunInfo(id="r", started_at="2026-01-01T00:00:00.000Z", args=["-x"], workers=2),
@@ -666,15 +673,15 @@ def _rich_record():
     )
 
 
-def test_record_dict_round_trip():
+def test_record_json_round_trip_through_the_report():
     import json
 
-    from pytest_enterprise.model import RunRecord
+    from pytest_enterprise.report.json_report import build_report, record_from_report
 
     record = _rich_record()
-    data = json.loads(json.dumps(record.to_dict()))
+    data = json.loads(json.dumps(build_report(record, {}, [], None)))
     assert data["tests"][0]["attempts"][0]["phases"] == [{"when": "call", "outcome": "failed", "duration": 0.5}]
-    assert RunRecord.from_dict(data) == record
+    assert record_from_report(data) == record
 
 
 def test_attempt_phases_are_compact_and_shared():

@@ -10,7 +10,14 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import SEVERITIES
-from .common import add_config_option, add_store_option, emit, load_config, open_store, require
+from .common import (
+    add_config_option,
+    add_store_option,
+    emit,
+    load_config,
+    open_store,
+    require,
+)
 
 DEFAULT_RECORD_PROCESS = "quality_gates"
 FORMATS = ("json", "text", "markdown")
@@ -152,9 +159,9 @@ def _report_from_store(options: argparse.Namespace, config: Any) -> dict[str, An
             events = store.events(process)
             if not events:
                 raise InputError(f"no runs or events recorded for process {process!r} in {store.path}")
+            from .. import __version__
             from ..quality.telemetry import snapshot_from_events
             from ..report.json_report import SCHEMA_VERSION, TOOL_NAME
-            from .. import __version__
 
             snapshot = snapshot_from_events(process, events, thresholds=config.telemetry.quality_thresholds)
             return {

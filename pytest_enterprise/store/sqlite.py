@@ -522,12 +522,6 @@ class HistoryStore:
 
         self._write(write, "noting the integrity check")
 
-    def check_integrity(self) -> None:
-        """Scan the whole store now (``PRAGMA quick_check``); StoreError if it is damaged."""
-        conn = self._reader()
-        if conn is not None:
-            self._quick_check(conn)
-
     def _open(self, *, create: bool) -> None:
         if self.path.is_dir():
             raise StoreError(f"history store {self.path} is a directory; {_WHAT_TO_DO}")
