@@ -48,7 +48,9 @@ __all__ = [
     "find_config_file",
     "looks_secret",
     "mask_secrets",
+    "read_yaml_document",
     "reserved_settings",
+    "YamlSource",
 ]
 
 CONFIG_FILENAME = "enterprise-config.yaml"
@@ -429,6 +431,10 @@ class _Source:
         return ConfigError(_one_line(": ".join(part for part in parts if part)))
 
 
+YamlSource = _Source
+"""Public name of the line-aware YAML source (see ``read_yaml_document``)."""
+
+
 def _dotted(path: tuple[Any, ...]) -> str:
     text = ""
     for part in path:
@@ -720,14 +726,26 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _read_yaml_file(path: Path) -> tuple[Any, _Source]:
+    return read_yaml_document(path, "config file")
+
+
+def read_yaml_document(path: Path, what: str = "file") -> tuple[Any, YamlSource]:
+    """One YAML file, parsed safely, and a ``YamlSource`` that knows every key's line.
+
+    ``source.error(("waivers", 0, "expires"), "not a date")`` then gives a ``ConfigError``
+    reading ``waivers.yaml:4: waivers[0].expires: not a date``. ``what`` names the file in
+    messages ("waiver file", "catalog").
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a {what}") from None
     except PermissionError:
-        raise PermissionDeniedError(f"{path}: permission denied reading the config file") from None
+        raise PermissionDeniedError(f"{path}: permission denied reading the {what}") from None
     except OSError as error:
-        raise ConfigError(f"{path}: cannot read the config file: {error.strerror}") from None
+        raise ConfigError(f"{path}: cannot read the {what}: {error.strerror}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

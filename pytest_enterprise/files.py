@@ -7,14 +7,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any
 
 from .errors import PermissionDeniedError
 
 
 @contextmanager
-def atomic_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
-    """Yield a text file that replaces ``path`` only when the block finishes without error.
+def atomic_writer(path: str | os.PathLike[str], *, binary: bool = False) -> Iterator[IO[Any]]:
+    """Yield a text (or binary) file that replaces ``path`` only when the block finishes
+    without error.
 
     The data goes to a temp file in the same folder, is fsynced, then ``os.replace``d over the
     target; on any error the temp file is removed and the target is left as it was.
@@ -26,7 +27,8 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     except PermissionError as exc:
         raise PermissionDeniedError(f"{target}: cannot write here ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        opened = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        with opened as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -43,4 +45,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` atomically (see ``atomic_writer``)."""
     with atomic_writer(path) as handle:
         handle.write(text)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see ``atomic_writer``)."""
+    with atomic_writer(path, binary=True) as handle:
+        handle.write(data)
     return Path(path)

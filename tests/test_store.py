@@ -32,7 +32,7 @@ from pytest_enterprise.store import (
     format_timestamp,
     parse_timestamp,
 )
-from pytest_enterprise.store.sqlite import MIGRATIONS
+from pytest_enterprise.store.sqlite import MIGRATIONS, ControlStatusChange
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -255,7 +255,7 @@ def test_wal_busy_timeout_and_foreign_keys_are_set(path):
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     finally:
         conn.close()
 
@@ -282,11 +282,11 @@ def test_migrates_an_empty_file(path):
     assert {"runs", "attempts", "telemetry_events"} <= tables
 
 
-def test_reopening_a_v1_store_is_idempotent(path):
+def test_reopening_a_store_is_idempotent(path):
     with HistoryStore(path) as store:
         store.save_run(make_record("first"), None)
     before = schema_of(path)
-    assert before[0] == 1
+    assert before[0] == SCHEMA_VERSION
     with HistoryStore(path) as store:
         store.save_run(make_record("second"), None)
         # Running the migration again inside a transaction changes nothing.
@@ -304,13 +304,49 @@ def test_a_new_migration_step_runs_once_and_atomically(path):
             store._retrying(conn, lambda c: store._migrate(c, broken), "migrating")
         columns = [row[1] for row in conn.execute("PRAGMA table_info(runs)")]
         assert "note" not in columns  # the whole step rolled back
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
-        v2 = (*MIGRATIONS, ("ALTER TABLE runs ADD COLUMN note TEXT",))
+        newer = (*MIGRATIONS, ("ALTER TABLE runs ADD COLUMN note TEXT",))
         for _ in range(2):  # a second run must not fail with "duplicate column"
-            store._retrying(conn, lambda c: store._migrate(c, v2), "migrating")
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+            store._retrying(conn, lambda c: store._migrate(c, newer), "migrating")
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
         assert [row[1] for row in conn.execute("PRAGMA table_info(runs)")].count("note") == 1
+
+
+def test_a_v1_store_is_migrated_to_v2_keeping_its_runs(path):
+    # A genuine v1 file: only the first migration step, as the previous release wrote it.
+    path.parent.mkdir()
+    conn = sqlite3.connect(path)
+    with conn:
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with HistoryStore(path) as store:
+        store.save_run(make_record("old"), None)
+        change = ControlStatusChange(
+            "soc2", "CC6.1", "compliant", None, "MFA", None, None, None, "alice", "2026-11-26T10:00:00.000Z"
+        )
+        store.record_control_status(change)
+        assert [r.id for r in store.recent_runs()] == ["old"]
+        assert store.control_statuses()[0].status == "compliant"
+    assert schema_of(path)[0] == SCHEMA_VERSION
+
+
+def test_manual_statuses_are_an_append_only_log(path):
+    def change(status, at):
+        return ControlStatusChange("soc2", "CC6.1", status, None, "", None, None, None, "bob", at)
+
+    with HistoryStore(path) as store:
+        assert store.control_statuses() == []
+        store.record_control_status(change("non_compliant", "2026-11-26T10:00:00.000Z"))
+        second = store.record_control_status(change("compliant", "2026-11-26T11:00:00.000Z"))
+        assert second.previous_status == "non_compliant"
+        current = store.control_statuses()
+        assert [(c.status, c.previous_status) for c in current] == [("compliant", "non_compliant")]
+        log = store.control_status_log("soc2", "CC6.1")
+        assert [c.status for c in log] == ["non_compliant", "compliant"]
 
 
 # --- refusing files that are not ours --------------------------------------------------------

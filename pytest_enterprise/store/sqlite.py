@@ -25,7 +25,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_HISTORY_PATH",
     "SCHEMA_VERSION",
     "AttemptRow",
+    "ControlStatusChange",
     "HistoryStore",
     "RunSummary",
     "TelemetryEvent",
@@ -121,11 +122,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Small facts about the store itself, e.g. when its integrity was last checked.
         "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # v2: manual compliance statuses. Append-only: each row is one audited change (who, when,
+    # what it was before); the newest row of a control is its current manual status.
+    (
+        """
+        CREATE TABLE control_statuses (
+            id              INTEGER PRIMARY KEY,
+            framework       TEXT NOT NULL,
+            control_id      TEXT NOT NULL,
+            status          TEXT NOT NULL,
+            previous_status TEXT,
+            notes           TEXT NOT NULL DEFAULT '',
+            evidence        TEXT,
+            evidence_sha256 TEXT,
+            expires_at      TEXT,
+            actor           TEXT NOT NULL,
+            recorded_at     TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX control_statuses_control ON control_statuses (framework, control_id, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Tables every store of a given version must have; a store of ours without them is damaged.
-_REQUIRED_TABLES = {1: frozenset({"runs", "attempts", "telemetry_events", "store_meta"})}
+_V1_TABLES = frozenset({"runs", "attempts", "telemetry_events", "store_meta"})
+_REQUIRED_TABLES = {1: _V1_TABLES, 2: _V1_TABLES | {"control_statuses"}}
 
 # A write that still finds the database locked after the full busy timeout is retried this many
 # times in all (with a short pause) before giving up with a StoreError.
@@ -223,6 +245,27 @@ class AttemptRow:
     severity: str
     worker: str | None
 
+
+@dataclass(frozen=True)
+class ControlStatusChange:
+    """One manual compliance status, as recorded by ``enterprise compliance update``."""
+
+    framework: str  # catalog id, e.g. "soc2"
+    control_id: str
+    status: str  # compliant, non_compliant, partially_compliant, not_applicable, not_assessed
+    previous_status: str | None
+    notes: str
+    evidence: str | None  # path or URL as given
+    evidence_sha256: str | None
+    expires_at: str | None  # RFC 3339, or None: no expiry
+    actor: str
+    recorded_at: str  # RFC 3339
+
+
+_STATUS_COLUMNS = (
+    "framework, control_id, status, previous_status, notes, evidence, evidence_sha256,"
+    " expires_at, actor, recorded_at"
+)
 
 # Columns of ``runs`` in insert order; the summary is all of them except the record itself.
 _RUN_COLUMNS = (
@@ -399,7 +442,68 @@ class HistoryStore:
         self._write(write, f"purging records older than {retention_days} days")
         return deleted
 
+    def record_control_status(self, change: ControlStatusChange) -> ControlStatusChange:
+        """Append a manual compliance status; returns it with ``previous_status`` filled in."""
+        result = change
+
+        def write(conn: sqlite3.Connection) -> None:
+            nonlocal result
+            row = conn.execute(
+                "SELECT status FROM control_statuses WHERE framework = ? AND control_id = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (change.framework, change.control_id),
+            ).fetchone()
+            result = replace(change, previous_status=row[0] if row else None)
+            conn.execute(
+                "INSERT INTO control_statuses (framework, control_id, status, previous_status,"
+                " notes, evidence, evidence_sha256, expires_at, actor, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    result.framework,
+                    result.control_id,
+                    result.status,
+                    result.previous_status,
+                    result.notes,
+                    result.evidence,
+                    result.evidence_sha256,
+                    result.expires_at,
+                    result.actor,
+                    result.recorded_at,
+                ),
+            )
+
+        self._write(write, f"recording the status of {change.framework}:{change.control_id}")
+        return result
+
     # -- reading ------------------------------------------------------------------------------
+
+    def control_statuses(self) -> list[ControlStatusChange]:
+        """The current manual status of each control: its newest change."""
+        rows = self._query(
+            f"SELECT {_STATUS_COLUMNS} FROM control_statuses WHERE id IN"
+            " (SELECT MAX(id) FROM control_statuses GROUP BY framework, control_id)"
+            " ORDER BY framework, control_id",
+            (),
+            "reading manual compliance statuses",
+        )
+        return [ControlStatusChange(*row) for row in rows]
+
+    def control_status_log(self, framework: str | None = None, control_id: str | None = None) -> list[ControlStatusChange]:
+        """Every manual status change, oldest first: the audit trail of manual evidence."""
+        clauses, params = [], []
+        if framework is not None:
+            clauses.append("framework = ?")
+            params.append(framework)
+        if control_id is not None:
+            clauses.append("control_id = ?")
+            params.append(control_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(
+            f"SELECT {_STATUS_COLUMNS} FROM control_statuses {where} ORDER BY id",
+            tuple(params),
+            "reading the manual status log",
+        )
+        return [ControlStatusChange(*row) for row in rows]
 
     def recent_runs(self, process: str | None = None, limit: int = 20) -> list[RunSummary]:
         """Summaries of the newest runs first, optionally of one process only."""
