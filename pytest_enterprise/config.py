@@ -230,16 +230,23 @@ class SecurityConfig(_Section):
 
 @dataclass(repr=False)
 class ComplianceConfig(_Section):
-    """Compliance evidence: which frameworks tests are mapped to and how the run is judged."""
+    """Compliance evidence: which frameworks tests are mapped to and how the run is judged.
 
-    RESERVED_FOR = "the compliance capability"
+    Paths are relative to the config file's folder.
+    """
 
     enabled: bool = False
+    # Built-in frameworks in scope; empty means all four, unless custom frameworks are given.
     frameworks: list[str] = _setting(factory=list, choices=COMPLIANCE_FRAMEWORKS)
-    auto_compliance_checks: bool = False
-    audit_trail_enabled: bool = False
+    custom_frameworks: list[str] = _setting(factory=list)  # catalog files; always in scope
+    waivers_file: str | None = None
+    attestations_file: str | None = None
     fail_under: float | None = _setting(None, minimum=0, maximum=100)
     fail_on_failed_control: bool = False
+    auto_compliance_checks: bool = _setting(
+        False, reserved_for="compliance checks beyond the tests tied to controls"
+    )
+    audit_trail_enabled: bool = _setting(False, reserved_for="the signed audit trail")
 
 
 @dataclass(repr=False)

@@ -23,6 +23,7 @@ class GateResult:
     gate: Gate
     actual: float | None
     status: str  # "passed", "failed" or "no data"
+    detail: str | None = None  # what failed, e.g. the controls named
 
     @property
     def failed(self) -> bool:
@@ -30,19 +31,24 @@ class GateResult:
 
     def describe(self) -> str:
         gate = self.gate
+        suffix = f": {self.detail}" if self.detail else ""
         if self.actual is None:
-            return f"{gate.label} gate not evaluated: no data (limit {_number(gate.limit)}, {gate.source})"
+            verdict = "FAILED" if self.failed else "not evaluated"
+            return f"{gate.label} gate {verdict}: no data (limit {_number(gate.limit)}, {gate.source}){suffix}"
         relation = {"above": ">", "below": "<"}[gate.fail_when]
         if not self.failed:
             relation = {"above": "<=", "below": ">="}[gate.fail_when]
         verdict = "FAILED" if self.failed else "passed"
         return (
             f"{gate.label} gate {verdict}: actual {_number(self.actual)} {relation} "
-            f"limit {_number(gate.limit)} ({gate.source})"
+            f"limit {_number(gate.limit)} ({gate.source}){suffix}"
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self.gate), "actual": self.actual, "status": self.status}
+        data = {**asdict(self.gate), "actual": self.actual, "status": self.status}
+        if self.detail:
+            data["detail"] = self.detail
+        return data
 
 
 def configured_gates(

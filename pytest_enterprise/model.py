@@ -160,6 +160,8 @@ class TestResult:
     stage: str | None = None
     markers: dict[str, Any] | None = None  # None when the test carries none of our markers
     worker: str | None = None
+    # RFC 3339 start of the last attempt; kept only for compliance evidence (tests tied to controls).
+    started_at: str | None = None
 
     @property
     def outcome(self) -> str:

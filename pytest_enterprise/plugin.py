@@ -19,6 +19,10 @@ MARKERS = (
     "severity(level): defect severity of this test: critical, high, medium or low "
     "(pytest-enterprise).",
     "opportunities(n): number of defect opportunities this test stands for (pytest-enterprise).",
+    # Kept in step with compliance.markers.MARKER_HELP (tested); not imported, to stay light.
+    "control(*ids, na=None): tie this test to compliance controls, e.g. 'CC6.1', "
+    "'iso27001:A.5.15', 'Art.32(1)(a)'; na='reason' records not-applicable evidence "
+    "(pytest-enterprise).",
 )
 
 
@@ -63,6 +67,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Fail the run when its RTY in percent is below PCT (overrides "
         "telemetry.rty_threshold).",
+    )
+    group.addoption(
+        "--enterprise-frameworks",
+        metavar="LIST",
+        default=None,
+        help="Assess these compliance frameworks in this run, comma-separated (soc2-type2, "
+        "iso27001, nist-csf, gdpr or a custom id); overrides compliance.frameworks and "
+        "enables compliance.",
     )
     group.addoption(
         "--enterprise-no-history",

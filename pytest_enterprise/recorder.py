@@ -13,9 +13,11 @@ come from one worker, in order). A crashed xdist worker shows up as a report who
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from .model import Attempt, Subtest, TestResult
+from .timeutil import rfc3339
 
 META_ATTRIBUTE = "enterprise_meta"
 """Report attribute carrying marker facts from an xdist worker; plain builtins only."""
@@ -45,6 +47,8 @@ class Recorder:
             meta = getattr(report, META_ATTRIBUTE, None)
             if meta:
                 _apply_meta(test, meta)
+            if test.markers is not None and "controls" in test.markers:
+                test.started_at = _timestamp(getattr(report, "start", None))
         attempt = test.attempts[-1]
         if hasattr(report, "context") and type(report).__name__ == "SubtestReport":
             if not attempt.subtests:
@@ -135,6 +139,13 @@ def _subtest(report: Any) -> Subtest:
     if kwargs:
         parts.append("(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
     return Subtest(description=" ".join(parts), outcome=outcome)
+
+
+def _timestamp(epoch: float | None) -> str | None:
+    """RFC 3339 of a report's ``start`` (pytest >= 8 sets it; 0 or absent means unknown)."""
+    if not epoch:
+        return None
+    return rfc3339(datetime.fromtimestamp(epoch, timezone.utc))
 
 
 def _worker_id(report: Any) -> str | None:

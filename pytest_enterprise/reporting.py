@@ -36,9 +36,13 @@ class SessionOutcome:
     gates: list[Any]
     report_path: Path | None
     problems: list[str] = field(default_factory=list)
+    compliance: dict[str, Any] | None = None  # the report's compliance section, when assessed
 
 
-def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRecord) -> SessionOutcome:
+def finish_run(
+    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, compliance: Any = None
+) -> SessionOutcome:
+    """``compliance`` is the run's ``ComplianceContext`` when frameworks are assessed."""
     _add_environment(record)
     telemetry = settings.telemetry
     quality = analyze_run(record, thresholds=telemetry.quality_thresholds)
@@ -49,9 +53,16 @@ def finish_run(config: pytest.Config, settings: EnterpriseConfig, record: RunRec
         rty_option=config.getoption("enterprise_rty_fail_under"),
     )
     gate_results = evaluate(gates, quality_data)
+    problems: list[str] = []
+    compliance_data = None
+    if compliance is not None:
+        compliance_data, compliance_gates = _assess_compliance(config, settings, record, compliance, problems)
+        gate_results += compliance_gates
     if any(result.failed for result in gate_results):
         record.run.exit_status = _worse(record.run.exit_status, EXIT_GATE_FAILED)
-    outcome = SessionOutcome(quality=quality, gates=gate_results, report_path=None)
+    outcome = SessionOutcome(
+        quality=quality, gates=gate_results, report_path=None, problems=problems, compliance=compliance_data
+    )
     _write_evidence(config, settings, record, quality_data, outcome)
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
     return outcome
@@ -73,6 +84,8 @@ def _write_evidence(
         # Optimistic: the stored report says it was stored; corrected below if that fails.
         history.update(enabled=True, path=str(history_path), saved=True)
     header = report_header(record, quality, outcome.gates, history)
+    if outcome.compliance is not None:
+        header["compliance"] = outcome.compliance
     config.hook.pytest_enterprise_extend_report(config=config, report=header)
 
     report_path = _report_path(config, settings)
@@ -94,6 +107,30 @@ def _write_evidence(
             if report_path is not None:  # rare: say so in the file too
                 _stream_report(header, record, report_path, compress=False)
     outcome.report_path = report_path
+
+
+def _assess_compliance(
+    config: pytest.Config,
+    settings: EnterpriseConfig,
+    record: RunRecord,
+    context: Any,
+    problems: list[str],
+) -> tuple[dict[str, Any], list[Any]]:
+    """Roll the run up into control states, with the manual statuses kept in the store."""
+    from .compliance.context import run_facts
+    from .compliance.gates import compliance_gates
+    from .store.sqlite import HistoryStore
+
+    manual: list[Any] = []
+    store_path = _resolve(settings, config, settings.telemetry.history_path)
+    try:
+        with HistoryStore(store_path) as store:
+            manual = context.manual_statuses(store.control_statuses())
+    except EnterpriseError as error:
+        problems.append(f"manual compliance statuses not read: {error}")
+        record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+    result = context.roll_up(record.tests, run=run_facts(record), manual=manual)
+    return result.to_dict(), compliance_gates(settings.compliance, result)
 
 
 def _worse(current: int | None, candidate: int) -> int:

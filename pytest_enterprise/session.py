@@ -35,28 +35,107 @@ def register(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{stage}: RTY stage '{stage}' (pytest-enterprise).")
     if not (config.getoption("enterprise_report") or settings.telemetry.enabled):
         return
+    compliance = _compliance_context(config, settings)
     if hasattr(config, "workerinput"):
-        plugin: object = WorkerEnricher(settings)
+        plugin: object = WorkerEnricher(settings, compliance)
     else:
-        plugin = EnterpriseSession(config, settings)
+        plugin = EnterpriseSession(config, settings, compliance)
     config.pluginmanager.register(plugin, SESSION_PLUGIN_NAME)
+
+
+def _compliance_context(config: pytest.Config, settings: EnterpriseConfig) -> ComplianceRun:
+    """Compliance inputs of the run; their files are read now when compliance is on."""
+    from .compliance.context import ComplianceContext
+
+    option = config.getoption("enterprise_frameworks")
+    frameworks = [name.strip() for name in option.split(",") if name.strip()] if option else None
+    base = settings.source.parent if settings.source is not None else config.rootpath
+    context = ComplianceContext(settings.compliance, base, frameworks)
+    enabled = bool(frameworks) or settings.compliance.enabled
+    if enabled:
+        context.load_files()
+    return ComplianceRun(context, enabled)
+
+
+class ComplianceRun:
+    """The compliance side of a run: ``enabled`` when its frameworks are assessed.
+
+    Control marks are checked whenever the plugin is on, so an unknown ID never passes quietly.
+    """
+
+    def __init__(self, context: Any, enabled: bool) -> None:
+        from .compliance.markers import ControlMarks
+
+        self.context = context
+        self.enabled = enabled
+        self.marks = ControlMarks(lambda: context.resolver)
+        self.entries: dict[str, list[Any]] = {}  # nodeid -> control entries
 
 
 class _Collector:
     """Reads marker facts once per collected item."""
 
-    def __init__(self, settings: EnterpriseConfig) -> None:
+    def __init__(self, settings: EnterpriseConfig, compliance: ComplianceRun) -> None:
         self.settings = settings
+        self.compliance = compliance
         self.recorder = Recorder()
         self.deselected = 0
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        """Control marks are checked as their items are collected, so a bad one is a
+        collection error of its own module, shown as pytest shows any other."""
+        report = yield
+        if report.passed and report.result:
+            problems = []
+            for node in report.result:
+                if isinstance(node, pytest.Item):
+                    try:
+                        entries = self.compliance.marks.entries(node)
+                    except EnterpriseError as error:
+                        problems.append(f"pytest-enterprise: {error}")
+                        continue
+                    if entries is not None:
+                        self.compliance.entries[node.nodeid] = entries
+            if problems:
+                report.outcome = "failed"
+                report.longrepr = "\n".join(problems)
+                report.result = []
+        return report
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if not self.compliance.enabled or not self.compliance.entries:
+            return
+        now = utc_now()
+        waived = self.compliance.context.skipped_controls(now)
+        if not waived:
+            return
+        for item in items:
+            entries = self.compliance.entries.get(item.nodeid)
+            keys = {(entry[0], entry[1]) for entry in entries or ()}
+            # Skipped only when every control it evidences is waived: other evidence still counts.
+            if keys and keys <= waived.keys():
+                framework, control_id = min(keys)
+                waiver = waived[(framework, control_id)].to_dict(now)
+                reason = (
+                    f"pytest-enterprise: {framework}:{control_id} waived by {waiver['approver']} "
+                    f"until {waiver['expires']} (run: false)"
+                )
+                item.add_marker(pytest.mark.skip(reason=reason))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         stages = self.settings.telemetry.stages
         meta = self.recorder.meta
+        controls = self.compliance.entries
         try:
             for item in session.items:
                 facts = item_meta(item, stages)
+                entries = controls.get(item.nodeid)
+                if entries is not None:
+                    if facts is None:
+                        facts = {"markers": {}}
+                    facts["markers"]["controls"] = entries
                 if facts is not None:
                     meta[item.nodeid] = facts
         except EnterpriseError as error:
@@ -83,8 +162,8 @@ class WorkerEnricher(_Collector):
 class EnterpriseSession(_Collector):
     """Controller (or single-process) side: count, analyze, store, report, gate."""
 
-    def __init__(self, config: pytest.Config, settings: EnterpriseConfig) -> None:
-        super().__init__(settings)
+    def __init__(self, config: pytest.Config, settings: EnterpriseConfig, compliance: ComplianceRun) -> None:
+        super().__init__(settings, compliance)
         self.config = config
         self.started_at = utc_now()
         self.started_perf = time.perf_counter()
@@ -114,12 +193,14 @@ class EnterpriseSession(_Collector):
         from .reporting import finish_run
 
         record = self._run_record(int(exitstatus))
-        self.outcome = finish_run(self.config, self.settings, record)
+        compliance = self.compliance.context if self.compliance.enabled else None
+        self.outcome = finish_run(self.config, self.settings, record, compliance)
         session.exitstatus = record.run.exit_status
         # pytest keeps plugin objects alive through its teardown; let the results go now, or
         # every later garbage collection scans them (0.7 s at 50,000 tests).
         self.recorder.tests.clear()
         self.recorder.meta.clear()
+        self.compliance.entries.clear()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.outcome is not None:

@@ -124,8 +124,8 @@ def roll_up(
         generated_at=generated_at,
         run=run,
         frameworks=frameworks,
-        waivers=[w.item.to_dict(now) for w in waivers],
-        attestations=[a.item.to_dict(now) for a in attestations],
+        waivers=[_described(w, now) for w in waivers],
+        attestations=[_described(a, now) for a in attestations],
         unscoped=unscoped,
     )
 
@@ -183,13 +183,15 @@ def _control_result(
     framework: str,
     control: Any,
     evidence: Sequence[dict[str, Any]],
-    waivers: Sequence[Any],
-    attestations: Sequence[Any],
+    waivers: Sequence[Resolved],
+    attestations: Sequence[Resolved],
     now: datetime,
 ) -> ControlResult:
-    expired = [item.to_dict(now) for item in (*waivers, *attestations) if not item.is_active(now)]
-    waiver = next((w for w in waivers if w.is_active(now)), None)
-    attestation = next((a for a in attestations if a.is_active(now)), None)
+    expired = [_described(r, now) for r in (*waivers, *attestations) if not r.item.is_active(now)]
+    waiver_of = next((w for w in waivers if w.item.is_active(now)), None)
+    attestation_of = next((a for a in attestations if a.item.is_active(now)), None)
+    waiver = waiver_of.item if waiver_of is not None else None
+    attestation = attestation_of.item if attestation_of is not None else None
     outcomes = [(entry["evidence"], entry["na"]) for entry in evidence]
     decision = decide(
         outcomes,
@@ -215,8 +217,8 @@ def _control_result(
         reason=reason,
         test_state=decision.test_state,
         tests=[_public(entry) for entry in evidence],
-        waiver=waiver.to_dict(now) if waiver is not None else None,
-        attestation=attestation.to_dict(now) if attestation is not None else None,
+        waiver=_described(waiver_of, now) if waiver_of is not None else None,
+        attestation=_described(attestation_of, now) if attestation_of is not None else None,
         expired=expired,
     )
 
@@ -245,7 +247,7 @@ def _evidence_by_control(
                 grouped[(framework, control_id)] = (refs, None)
         if not grouped:
             continue
-        started = markers.get("started_at")
+        started = test.started_at
         duration = round(test.duration, 6)
         for key, (refs, na) in grouped.items():
             evidence.setdefault(key, []).append(
@@ -268,8 +270,12 @@ def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "evidence"}
 
 
-def _by_control(items: Sequence[Resolved]) -> dict[tuple[str, str], list[Any]]:
-    grouped: dict[tuple[str, str], list[Any]] = {}
+def _by_control(items: Sequence[Resolved]) -> dict[tuple[str, str], list[Resolved]]:
+    grouped: dict[tuple[str, str], list[Resolved]] = {}
     for resolved in items:
-        grouped.setdefault((resolved.framework, resolved.control_id), []).append(resolved.item)
+        grouped.setdefault((resolved.framework, resolved.control_id), []).append(resolved)
     return grouped
+
+
+def _described(resolved: Resolved, now: datetime) -> dict[str, Any]:
+    return {**resolved.item.to_dict(now), "framework": resolved.framework, "control_id": resolved.control_id}

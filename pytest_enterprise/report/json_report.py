@@ -96,7 +96,7 @@ def run_section(record: RunRecord) -> dict[str, Any]:
 
 def result_section(test: TestResult) -> dict[str, Any]:
     final = test.attempts[-1] if test.attempts else None
-    return {
+    section = {
         "nodeid": test.nodeid,
         "outcome": test.outcome,
         "unit": test.is_unit,
@@ -123,6 +123,9 @@ def result_section(test: TestResult) -> dict[str, Any]:
             for attempt in test.attempts
         ],
     }
+    if test.started_at is not None:
+        section["started_at"] = test.started_at
+    return section
 
 
 
@@ -171,6 +174,7 @@ def record_from_report(report: dict[str, Any]) -> RunRecord:
             stage=test.get("stage"),
             markers=test.get("markers") or None,
             worker=test.get("worker"),
+            started_at=test.get("started_at"),
         )
         for test in report["tests"]
     ]

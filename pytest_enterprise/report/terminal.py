@@ -18,9 +18,28 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
     if pareto:
         write("")
         write(tabulate(pareto, headers=("top defects", "count", "share", "cumulative"), disable_numparse=True))
+    if outcome.compliance is not None:
+        _render_compliance(write, terminalreporter, outcome.compliance)
     for gate in outcome.gates:
         write(gate.describe(), red=gate.failed, bold=gate.failed, green=gate.status == "passed")
     for problem in outcome.problems:
         write(f"pytest-enterprise: {problem}", red=True, bold=True)
     if outcome.report_path is not None:
         write(f"enterprise report: {outcome.report_path}")
+
+
+def _render_compliance(write: Any, terminalreporter: Any, compliance: dict[str, Any]) -> None:
+    from tabulate import tabulate
+
+    from ..compliance.summary import FRAMEWORK_HEADERS, attention_rows, framework_rows, labels
+
+    terminalreporter.write_sep("-", "pytest-enterprise compliance")
+    write(tabulate(framework_rows(compliance), headers=FRAMEWORK_HEADERS, disable_numparse=True))
+    for label in labels(compliance):
+        write(f"  {label}")
+    attention = attention_rows(compliance, limit=10)
+    if attention:
+        write("")
+        write(tabulate(attention, headers=("framework", "control", "state", "title", "why"), disable_numparse=True))
+    if compliance.get("unscoped"):
+        write(f"{len(compliance['unscoped'])} control references name frameworks not in scope (see the report)")

@@ -1,0 +1,277 @@
+"""``enterprise compliance status | report | update | export | controls | log``.
+
+Every command reads the project's latest stored run (of ``telemetry.process_name``) and rolls it
+up with today's waivers, attestations and manual statuses, through the same code as the plugin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import EXIT_GATE_FAILED, EXIT_OK
+from .common import add_config_option, add_store_option, emit, load_config, require
+
+REPORT_FORMATS = ("json", "markdown", "text")
+EXPORT_FORMATS = ("json", "csv", "xlsx", "md", "oscal")
+STATUSES = ("compliant", "non_compliant", "partially_compliant", "not_applicable", "not_assessed")
+
+
+def add_parser(groups: Any) -> None:
+    compliance = groups.add_parser("compliance", allow_abbrev=False, help="compliance evidence and the control matrix")
+    commands = compliance.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    status = commands.add_parser("status", allow_abbrev=False, help="% compliant, coverage and controls needing attention")
+    _framework_option(status, "frameworks to show (repeatable; default: compliance.frameworks)")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    _common(status)
+    status.set_defaults(handler=status_command)
+
+    report = commands.add_parser("report", allow_abbrev=False, help="every control of a framework with its evidence")
+    _framework_option(report, "frameworks to report (repeatable; default: compliance.frameworks)")
+    report.add_argument("--output", metavar="FILE", help="write here (atomically) instead of stdout")
+    report.add_argument("--format", choices=REPORT_FORMATS, help="default: from --output's suffix, else text")
+    _common(report)
+    report.set_defaults(handler=report_command)
+
+    update = commands.add_parser("update", allow_abbrev=False, help="record a manual status for a control (audited)")
+    update.add_argument("--control", required=True, help="control ID, e.g. CC6.1 or iso27001:A.5.15")
+    update.add_argument("--status", required=True, help=f"one of {', '.join(STATUSES)}")
+    update.add_argument("--notes", default="", help="why: shown in every report")
+    update.add_argument("--evidence", metavar="FILE_OR_URL", help="evidence file (its SHA-256 is kept) or URL")
+    update.add_argument("--expires", metavar="DATE", help="the status lapses after this date (YYYY-MM-DD)")
+    update.add_argument("--actor", help="who records it (default: $ENTERPRISE_ACTOR, else the login name)")
+    _common(update)
+    update.set_defaults(handler=update_command)
+
+    export = commands.add_parser("export", allow_abbrev=False, help="the matrix as JSON, CSV, XLSX, Markdown or OSCAL")
+    export.add_argument("--output", metavar="FILE", required=True, help="file to write (atomically)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --output's suffix")
+    _framework_option(export, "frameworks to export (repeatable; default: compliance.frameworks)")
+    _common(export)
+    export.set_defaults(handler=export_command)
+
+    controls = commands.add_parser("controls", allow_abbrev=False, help="look control IDs up in a catalog")
+    controls.add_argument("--framework", required=True, help="soc2-type2, iso27001, nist-csf, gdpr or a custom id")
+    controls.add_argument("--search", metavar="TEXT", help="only IDs, titles or families containing TEXT")
+    controls.add_argument("--all", action="store_true", help="also withdrawn and non-assessable entries")
+    controls.add_argument("--format", choices=("text", "json"), default="text")
+    add_config_option(controls)
+    controls.set_defaults(handler=controls_command)
+
+    log = commands.add_parser("log", allow_abbrev=False, help="the audit trail of manual statuses")
+    log.add_argument("--control", help="only this control ID")
+    log.add_argument("--format", choices=("text", "json"), default="text")
+    _common(log)
+    log.set_defaults(handler=log_command)
+
+
+def _framework_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--framework", action="append", metavar="ID", help=text)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_store_option(parser)
+    add_config_option(parser)
+
+
+def _matrix(options: argparse.Namespace) -> Any:
+    from ..compliance.matrix import ComplianceMatrix
+
+    config = load_config(options)
+    return ComplianceMatrix(Path.cwd(), config=config, store_path=getattr(options, "store", None))
+
+
+def _assess(options: argparse.Namespace) -> tuple[Any, Any]:
+    matrix = _matrix(options)
+    return matrix, matrix.assess(options.framework)
+
+
+def _gates(matrix: Any, result: Any) -> list[Any]:
+    from ..compliance.gates import compliance_gates
+
+    return compliance_gates(matrix.config.compliance, result)
+
+
+def status_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from tabulate import tabulate
+
+    from ..compliance.summary import FRAMEWORK_HEADERS, attention_rows, framework_rows, labels
+
+    matrix, result = _assess(options)
+    gates = _gates(matrix, result)
+    data = result.to_dict()
+    if options.format == "json":
+        summary = {key: value for key, value in data.items() if key != "frameworks"}
+        summary["frameworks"] = [
+            {key: value for key, value in framework.items() if key != "controls"} for framework in data["frameworks"]
+        ]
+        summary["gates"] = [gate.to_dict() for gate in gates]
+        print(json.dumps(summary, indent=2))
+    else:
+        print(_run_line(data))
+        print(tabulate(framework_rows(data), headers=FRAMEWORK_HEADERS, disable_numparse=True))
+        for label in labels(data):
+            print(f"  {label}")
+        attention = attention_rows(data, limit=None)
+        if attention:
+            print()
+            print(tabulate(attention, headers=("framework", "control", "state", "title", "why"), disable_numparse=True))
+        for gate in gates:
+            print(gate.describe())
+    return EXIT_GATE_FAILED if any(gate.failed for gate in gates) else EXIT_OK
+
+
+def report_command(options: argparse.Namespace, extra: list[str]) -> int:
+    fmt = options.format or _suffix_format(options.output) or "text"
+    matrix, result = _assess(options)
+    gates = _gates(matrix, result)
+    data = result.to_dict()
+    if fmt == "json":
+        from ..compliance.export import render_json
+
+        text = render_json({**data, "gates": [gate.to_dict() for gate in gates]})
+    elif fmt == "markdown":
+        from ..compliance.export import render_markdown
+
+        text = render_markdown(data)
+    else:
+        text = _text_report(data, gates)
+    emit(text, options.output)
+    return EXIT_GATE_FAILED if any(gate.failed for gate in gates) else EXIT_OK
+
+
+def update_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..compliance.matrix import ComplianceStatus
+
+    expires = None
+    if options.expires:
+        expires = _expiry(options.expires)
+    matrix = _matrix(options)
+    change = matrix.update_control_status(
+        control_id=options.control,
+        status=ComplianceStatus.coerce(options.status),
+        evidence_path=options.evidence,
+        notes=options.notes,
+        expires=expires,
+        actor=options.actor,
+    )
+    before = change.previous_status or "none"
+    print(
+        f"{change.framework}:{change.control_id}: {before} -> {change.status}"
+        f" (by {change.actor} at {change.recorded_at}) in {matrix.store_path}"
+    )
+    return EXIT_OK
+
+
+def export_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from .. import __version__
+    from ..compliance.export import export, format_from_suffix
+
+    output = Path(options.output)
+    fmt = options.format or format_from_suffix(output)
+    _, result = _assess(options)
+    path = export(result.to_dict(), output, fmt, tool_version=__version__)
+    print(f"wrote {path} ({fmt})", file=sys.stderr)
+    return EXIT_OK
+
+
+def controls_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from tabulate import tabulate
+
+    matrix = _matrix(options)
+    catalog = matrix.context([options.framework]).scope[0].catalog
+    entries = catalog.search(options.search) if options.search else list(catalog.controls.values())
+    if not options.all:
+        entries = [c for c in entries if c.status == "active" and c.assessable]
+    if options.format == "json":
+        print(json.dumps([
+            {"id": c.id, "title": c.title, "family": c.family, "status": c.status,
+             "replaced_by": list(c.replaced_by), "assessable": c.assessable} for c in entries
+        ], indent=2))
+        return EXIT_OK
+    rows = [
+        (c.id, c.family, c.title if c.status == "active" else f"withdrawn: use {', '.join(c.replaced_by)}")
+        for c in entries
+    ]
+    print(f"{catalog.name} {catalog.version}: {len(rows)} entries")
+    if rows:
+        print(tabulate(rows, headers=("id", "family", "title"), disable_numparse=True, maxcolwidths=[None, 28, 70]))
+    return EXIT_OK
+
+
+def log_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from tabulate import tabulate
+
+    from ..store.sqlite import HistoryStore
+
+    matrix = _matrix(options)
+    framework = control_id = None
+    if options.control:
+        ref = matrix.context().resolver.resolve(options.control)
+        framework, control_id = ref.framework, ref.control_id
+    with HistoryStore(matrix.store_path) as store:
+        changes = store.control_status_log(framework, control_id)
+    if options.format == "json":
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(change) for change in changes], indent=2))
+        return EXIT_OK
+    if not changes:
+        print(f"no manual status recorded in {matrix.store_path}")
+        return EXIT_OK
+    rows = [
+        (c.recorded_at, c.actor, f"{c.framework}:{c.control_id}", f"{c.previous_status or 'none'} -> {c.status}",
+         c.notes, c.evidence or "")
+        for c in changes
+    ]
+    print(tabulate(rows, headers=("when", "who", "control", "change", "notes", "evidence"), disable_numparse=True))
+    return EXIT_OK
+
+
+def _run_line(data: dict[str, Any]) -> str:
+    run = data.get("run")
+    if run is None:
+        return "no run in the store yet: only waivers, attestations and manual statuses count"
+    commit = f", commit {run['git_commit'][:12]}" if run.get("git_commit") else ""
+    return f"run {run['id']} started {run['started_at']}{commit}"
+
+
+def _text_report(data: dict[str, Any], gates: list[Any]) -> str:
+    from tabulate import tabulate
+
+    from ..compliance.summary import control_rows, ratio_text, state_counts_text
+
+    parts = [_run_line(data)]
+    for framework in data["frameworks"]:
+        parts.append("")
+        parts.append(f"{framework['framework']}: {framework['name']} {framework['version']}")
+        for name in ("percent_compliant", "coverage", "overall_status"):
+            parts.append(f"  {ratio_text(framework[name])}  {framework[name]['label']}")
+        parts.append(f"  states: {state_counts_text(framework['counts'])}")
+        parts.append(
+            tabulate(control_rows(framework), headers=("control", "state", "title", "tests", "why"), disable_numparse=True)
+        )
+    for gate in gates:
+        parts.append(gate.describe())
+    return "\n".join(parts) + "\n"
+
+
+def _suffix_format(output: str | None) -> str | None:
+    if output is None:
+        return None
+    suffix = Path(output).suffix.lower()
+    return {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}.get(suffix)
+
+
+def _expiry(text: str) -> Any:
+    from datetime import date, datetime, time, timezone
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        require(False, f"--expires: expected a date like 2027-01-31, got {text!r}")
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)
