@@ -263,6 +263,9 @@ def _evidence_by_control(
                     "na": na,
                 }
             )
+    for entries in evidence.values():
+        entries.sort(key=lambda entry: entry["nodeid"])  # arrival order differs under xdist
+    unscoped.sort(key=lambda entry: (entry["nodeid"], entry["ref"]))
     return evidence, unscoped
 
 
