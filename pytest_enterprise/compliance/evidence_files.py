@@ -130,7 +130,8 @@ def _end_of_day(day: date) -> datetime:
 
 def _expiry_text(expires: datetime) -> str:
     """``2027-01-31`` for an end-of-day expiry (how a date is written), else RFC 3339 with Z."""
-    if expires.utcoffset() == _end_of_day(expires.date()).utcoffset() and expires.time() == time.max:
+    expires = _utc(expires)
+    if expires.time() == time.max:
         return expires.date().isoformat()
     return rfc3339(expires)
 
@@ -166,7 +167,8 @@ def evidence_digest(reference: str, base: Path, *, where: str) -> tuple[Path | N
 
 def _digest(reference: Any, base: Path) -> tuple[Path | None, str | None]:
     if not isinstance(reference, str) or not reference.strip():
-        raise _Problem(f"evidence must be a local path or an http(s) URL, got {_describe(reference)}")
+        got = _describe(reference)
+        raise _Problem(f"evidence must be a local path or an http(s) URL, got {got}")
     reference = reference.strip()
     scheme = _URL_SCHEME.match(reference)
     if scheme:
@@ -190,23 +192,25 @@ def _sha256_of(path: Path) -> str:
     except IsADirectoryError:
         raise _Problem(f"evidence file not found: {path} is a directory") from None
     except PermissionError:
-        raise _Problem(f"evidence file not found: {path} cannot be read (permission denied)") from None
+        reason = "cannot be read (permission denied)"
+        raise _Problem(f"evidence file not found: {path} {reason}") from None
     except (OSError, ValueError) as error:
         reason = getattr(error, "strerror", None) or "cannot be opened"
         raise _Problem(f"evidence file not found: {path} ({reason})") from None
-    with open(descriptor, "rb", closefd=True) as stream:
-        try:
-            mode = os.fstat(stream.fileno()).st_mode
-            if stat.S_ISDIR(mode):
-                raise _Problem(f"evidence file not found: {path} is a directory")
-            if not stat.S_ISREG(mode):
-                raise _Problem(f"evidence file not found: {path} is not a regular file")
-            digest = hashlib.sha256()
-            while block := stream.read(_BLOCK):
-                digest.update(block)
-        except OSError as error:
-            reason = error.strerror or "read error"
-            raise _Problem(f"evidence file not found: {path} cannot be read ({reason})") from None
+    digest = hashlib.sha256()
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise _Problem(f"evidence file not found: {path} is a directory")
+        if not stat.S_ISREG(mode):
+            raise _Problem(f"evidence file not found: {path} is not a regular file")
+        while block := os.read(descriptor, _BLOCK):
+            digest.update(block)
+    except OSError as error:
+        reason = error.strerror or "read error"
+        raise _Problem(f"evidence file not found: {path} cannot be read ({reason})") from None
+    finally:
+        os.close(descriptor)
     return digest.hexdigest()
 
 
@@ -253,7 +257,9 @@ def load_attestations(path: Path) -> list[Attestation]:
     base = path.parent
     attestations: list[Attestation] = []
     for index, entry in _entries(data, source, "attestations"):
-        reader = _Entry(source, ("attestations", index), entry, ATTESTATION_KEYS, ATTESTATION_REQUIRED)
+        reader = _Entry(
+            source, ("attestations", index), entry, ATTESTATION_KEYS, ATTESTATION_REQUIRED
+        )
         control = reader.text("control")
         status = reader.status()
         justification = reader.text("justification")
@@ -312,13 +318,15 @@ class _Entry:
         self.source = source
         self.path = path
         if not isinstance(entry, Mapping):
-            raise source.error(path, f"expected a mapping with keys {_listed(required)}, got {_describe(entry)}")
+            problem = f"expected a mapping with keys {_listed(required)}, got {_describe(entry)}"
+            raise source.error(path, problem)
         for key in entry:
             if key not in allowed:
                 raise source.error(path + (key,), _unknown_key(key, allowed))
         missing = [key for key in required if key not in entry]
         if missing:
-            raise source.error(path, f"missing required key{'s' if len(missing) > 1 else ''} {_listed(missing)}")
+            plural = "s" if len(missing) > 1 else ""
+            raise source.error(path, f"missing required key{plural} {_listed(missing)}")
         self.entry = entry
         self.where = source.where(source.lines.get(path))
 
@@ -331,9 +339,9 @@ class _Entry:
             return None
         if isinstance(value, str) and value.strip():
             return value.strip()
-        hint = " (quote it)" if isinstance(value, (int, float, date)) and not isinstance(value, bool) else ""
-        return_problem = f"expected a non-empty string, got {_describe(value)}{hint}"
-        raise self._error(key, return_problem)
+        scalar = isinstance(value, (int, float, date)) and not isinstance(value, bool)
+        hint = " (quote it)" if scalar else ""
+        raise self._error(key, f"expected a non-empty string, got {_describe(value)}{hint}")
 
     def flag(self, key: str, *, default: bool) -> bool:
         if key not in self.entry:
@@ -347,7 +355,8 @@ class _Entry:
         value = self.entry["status"]
         canonical = normalize_status(value)
         if canonical is None:
-            raise self._error("status", f"expected one of {_listed(ATTESTATION_STATUSES)}, got {_describe(value)}")
+            choices = _listed(ATTESTATION_STATUSES)
+            raise self._error("status", f"expected one of {choices}, got {_describe(value)}")
         return canonical
 
     def expires(self) -> datetime:
