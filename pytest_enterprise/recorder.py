@@ -145,7 +145,18 @@ def _timestamp(epoch: float | None) -> str | None:
     """RFC 3339 of a report's ``start`` (pytest >= 8 sets it; 0 or absent means unknown)."""
     if not epoch:
         return None
-    return rfc3339(datetime.fromtimestamp(epoch, timezone.utc))
+    second = int(epoch)
+    micro = round((epoch - second) * 1e6)  # as datetime.fromtimestamp rounds
+    if micro >= 1_000_000:
+        return rfc3339(datetime.fromtimestamp(epoch, timezone.utc))
+    prefix = _SECONDS.get(second)
+    if prefix is None:  # most tests start within a second of another: format that once
+        _SECONDS.clear()
+        prefix = _SECONDS[second] = rfc3339(datetime.fromtimestamp(second, timezone.utc))[:-5]
+    return f"{prefix}.{micro // 1000:03d}Z"
+
+
+_SECONDS: dict[int, str] = {}
 
 
 def _worker_id(report: Any) -> str | None:

@@ -212,3 +212,11 @@ def test_one_test_naming_a_control_twice_is_one_piece_of_evidence():
     rolled = roll_up([test], [ScopedCatalog("demo", catalog())], now=NOW, generated_at="x")
     evidence = rolled.frameworks[0].controls[0].tests
     assert len(evidence) == 1 and evidence[0]["refs"] == ["C1", "C1(a)"]
+
+
+@given(st.floats(min_value=1e9, max_value=4e9, allow_nan=False))
+def test_evidence_start_times_are_formatted_exactly_as_rfc3339_does(epoch):
+    from pytest_enterprise.recorder import _timestamp
+    from pytest_enterprise.timeutil import rfc3339
+
+    assert _timestamp(epoch) == rfc3339(datetime.fromtimestamp(epoch, timezone.utc))

@@ -21,12 +21,14 @@ def test_total_adds_prices(prices, expected):
 
 @pytest.mark.unit
 @pytest.mark.severity("high")
+@pytest.mark.control("PI1.3")
 def test_discount_is_applied():
     assert total([100.0], discount=0.15) == 85.0
 
 
 @pytest.mark.unit
 @pytest.mark.severity("critical")
+@pytest.mark.control("PI1.3")  # processing integrity: outputs are complete and accurate
 def test_discount_never_makes_total_negative():
     # The bug this demo keeps on purpose: a discount above 100% yields a negative total.
     assert total([10.0], discount=1.5) >= 0

@@ -248,7 +248,7 @@ def _text_report(data: dict[str, Any], gates: list[Any]) -> str:
     parts = [_run_line(data)]
     for framework in data["frameworks"]:
         parts.append("")
-        parts.append(f"{framework['framework']}: {framework['name']} {framework['version']}")
+        parts.append(f"{framework['framework']}: {framework['name']}")
         for name in ("percent_compliant", "coverage", "overall_status"):
             parts.append(f"  {ratio_text(framework[name])}  {framework[name]['label']}")
         parts.append(f"  states: {state_counts_text(framework['counts'])}")

@@ -25,7 +25,7 @@ def state_counts_text(counts: Mapping[str, int]) -> str:
 def framework_rows(result: Mapping[str, Any]) -> list[tuple[str, ...]]:
     return [
         (
-            f"{framework['framework']} ({framework['name']} {framework['version']})",
+            f"{framework['framework']} ({framework['name']})",
             ratio_text(framework["percent_compliant"]),
             ratio_text(framework["coverage"]),
             ratio_text(framework["overall_status"]),
