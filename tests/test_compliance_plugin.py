@@ -82,6 +82,12 @@ def test_a_run_rolls_up_into_control_states(pytester, run_enterprise, workers):
         ["soc2", "CC6.1", "CC6.1", None], ["iso27001", "A.5.15", "A.5.15", None], ["gdpr", "Art.32", "Art.32(1)(a)", None]
     ]
     run.result.stdout.fnmatch_lines(["*pytest-enterprise compliance*", "soc2-type2*", "*CC6.2*failed*"])
+    if workers == 0:
+        import jsonschema
+
+        from pytest_enterprise.report.json_report import load_schema
+
+        jsonschema.Draft202012Validator(load_schema()).validate(report)
 
 
 def test_xdist_and_single_process_give_identical_compliance(pytester, run_enterprise):
