@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import _harness as h
 import pytest
 
 from pytest_enterprise.compliance import catalog as catalog_module
@@ -22,8 +22,6 @@ from pytest_enterprise.compliance.export import export
 from pytest_enterprise.compliance.markers import ControlMarks
 from pytest_enterprise.config import ComplianceConfig
 from pytest_enterprise.model import Attempt, TestResult
-
-import _harness as h
 
 TESTS = 10_000
 CONTROLS = 300

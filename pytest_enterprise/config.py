@@ -38,19 +38,19 @@ __all__ = [
     "BUILTIN_PROFILES",
     "COMPLIANCE_FRAMEWORKS",
     "CONFIG_FILENAME",
-    "ComplianceConfig",
     "ENVIRONMENTS",
+    "ComplianceConfig",
     "EnterpriseConfig",
     "FeatureFlagsConfig",
     "LoggingConfig",
     "SecurityConfig",
     "TelemetryConfig",
+    "YamlSource",
     "find_config_file",
     "looks_secret",
     "mask_secrets",
     "read_yaml_document",
     "reserved_settings",
-    "YamlSource",
 ]
 
 CONFIG_FILENAME = "enterprise-config.yaml"

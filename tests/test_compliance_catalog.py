@@ -30,7 +30,12 @@ from pytest_enterprise.compliance.catalog import (
     builtin_catalog,
     load_catalog_file,
 )
-from pytest_enterprise.errors import EXIT_USAGE, ConfigError, EnterpriseError, InputError
+from pytest_enterprise.errors import (
+    EXIT_USAGE,
+    ConfigError,
+    EnterpriseError,
+    InputError,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

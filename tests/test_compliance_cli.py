@@ -164,7 +164,11 @@ def test_an_empty_store_shows_not_tested_never_passed(tmp_path, monkeypatch, cap
 
 def test_the_guides_python_example(project):
     """The user guide's example, verbatim but for the import root."""
-    from pytest_enterprise.compliance import ComplianceFramework, ComplianceMatrix, ComplianceStatus
+    from pytest_enterprise.compliance import (
+        ComplianceFramework,
+        ComplianceMatrix,
+        ComplianceStatus,
+    )
 
     (project / "evidence").mkdir()
     (project / "evidence" / "logical-access-controls.md").write_text("MFA everywhere\n")

@@ -21,7 +21,12 @@ from pytest_enterprise.compliance.export import (
     render_markdown,
     write_xlsx,
 )
-from pytest_enterprise.compliance.oscal import assessment_results, control_token, control_tokens, dumps
+from pytest_enterprise.compliance.oscal import (
+    assessment_results,
+    control_token,
+    control_tokens,
+    dumps,
+)
 from pytest_enterprise.compliance.result import (
     ATTESTED,
     ERROR,

@@ -99,7 +99,12 @@ def _gates(matrix: Any, result: Any) -> list[Any]:
 def status_command(options: argparse.Namespace, extra: list[str]) -> int:
     from tabulate import tabulate
 
-    from ..compliance.summary import FRAMEWORK_HEADERS, attention_rows, framework_rows, labels
+    from ..compliance.summary import (
+        FRAMEWORK_HEADERS,
+        attention_rows,
+        framework_rows,
+        labels,
+    )
 
     matrix, result = _assess(options)
     gates = _gates(matrix, result)

@@ -167,7 +167,7 @@ def builtin_catalog(framework: str) -> Catalog:
     return _load_builtin(key)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_builtin(framework: str) -> Catalog:
     from importlib.resources import files
 
@@ -176,7 +176,7 @@ def _load_builtin(framework: str) -> Catalog:
     name = f"catalogs/{framework}.yaml"
     text = (files(__package__) / "catalogs" / f"{framework}.yaml").read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, on our own package data
+    data = yaml.load(text, Loader=loader)
 
     def error(path: tuple[Any, ...], problem: str) -> ConfigError:
         return ConfigError(f"built-in catalog {name}: {_dotted(path)}: {problem} (a packaging bug)")

@@ -435,7 +435,7 @@ class _Builder:
         renamed = [f"{cid} -> {tok}" for cid, tok in tokens.items() if tok != cid.lower()]
         untested = [tokens[c["id"]] for c in controls if c.get("state") == NOT_TESTED]
         remarks = [
-            f"Control ids are the catalog ids lowercased as OSCAL tokens"
+            "Control ids are the catalog ids lowercased as OSCAL tokens"
             + (f"; further changed: {', '.join(renamed)}." if renamed else ".")
         ]
         if untested:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .result import FAILED, ERROR, NOT_REVIEWED, NOT_TESTED, STATES
+from .result import ERROR, FAILED, NOT_REVIEWED, NOT_TESTED, STATES
 
 FRAMEWORK_HEADERS = ("framework", "% compliant", "coverage", "overall status", "states")
 CONTROL_HEADERS = ("framework", "control", "state", "title", "why")

@@ -31,7 +31,12 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
 def _render_compliance(write: Any, terminalreporter: Any, compliance: dict[str, Any]) -> None:
     from tabulate import tabulate
 
-    from ..compliance.summary import FRAMEWORK_HEADERS, attention_rows, framework_rows, labels
+    from ..compliance.summary import (
+        FRAMEWORK_HEADERS,
+        attention_rows,
+        framework_rows,
+        labels,
+    )
 
     terminalreporter.write_sep("-", "pytest-enterprise compliance")
     write(tabulate(framework_rows(compliance), headers=FRAMEWORK_HEADERS, disable_numparse=True))
