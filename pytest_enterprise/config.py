@@ -29,6 +29,7 @@ import reprlib
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -692,11 +693,15 @@ def _describe(value: Any) -> str:
     for kind, noun in ((int, "integer"), (float, "number"), (str, "string")):
         if isinstance(value, kind):
             return f"{noun} {_show(value)}"
+    if isinstance(value, datetime):
+        return f"timestamp {value.isoformat()}"
+    if isinstance(value, date):
+        return f"date {value.isoformat()}"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, (list, tuple)):
         return "a list"
-    return type(value).__name__  # date, datetime, bytes, set, ... from explicit YAML tags
+    return type(value).__name__  # bytes, set, ... from explicit YAML tags
 
 
 def _show(value: Any) -> str:
@@ -850,3 +855,11 @@ class _Builder:
             self.source.lines.setdefault(here, key_node.start_mark.line + 1)
             result[key] = self.build(value_node, here)
         return result
+
+
+# Shared with the other readers of YAML files (catalogs, waivers, attestations), so every
+# error message describes values and key paths the same way.
+describe_value = _describe
+show_value = _show
+dotted_path = _dotted
+one_line = _one_line

@@ -16,6 +16,16 @@ def load_config(options: argparse.Namespace) -> EnterpriseConfig:
     return config
 
 
+REPORT_SUFFIX_FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+
+
+def report_format(options: argparse.Namespace) -> str:
+    """``--format``, else the one ``--output``'s suffix implies, else text."""
+    if options.format:
+        return options.format
+    return REPORT_SUFFIX_FORMATS.get(Path(options.output or "").suffix.lower(), "text")
+
+
 def history_path(options: argparse.Namespace, config: EnterpriseConfig) -> Path:
     if getattr(options, "store", None):
         return Path(options.store)

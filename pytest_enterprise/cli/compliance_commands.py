@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_GATE_FAILED, EXIT_OK
-from .common import add_config_option, add_store_option, emit, load_config, require
+from .common import (
+    add_config_option,
+    add_store_option,
+    emit,
+    load_config,
+    report_format,
+    require,
+)
 
 REPORT_FORMATS = ("json", "markdown", "text")
 EXPORT_FORMATS = ("json", "csv", "xlsx", "md", "oscal")
@@ -131,7 +138,7 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
 
 
 def report_command(options: argparse.Namespace, extra: list[str]) -> int:
-    fmt = options.format or _suffix_format(options.output) or "text"
+    fmt = report_format(options)
     matrix, result = _assess(options)
     gates = _gates(matrix, result)
     data = result.to_dict()
@@ -263,13 +270,6 @@ def _text_report(data: dict[str, Any], gates: list[Any]) -> str:
     for gate in gates:
         parts.append(gate.describe())
     return "\n".join(parts) + "\n"
-
-
-def _suffix_format(output: str | None) -> str | None:
-    if output is None:
-        return None
-    suffix = Path(output).suffix.lower()
-    return {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}.get(suffix)
 
 
 def _expiry(text: str) -> Any:

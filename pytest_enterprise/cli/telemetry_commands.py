@@ -16,12 +16,12 @@ from .common import (
     emit,
     load_config,
     open_store,
+    report_format,
     require,
 )
 
 DEFAULT_RECORD_PROCESS = "quality_gates"
 FORMATS = ("json", "text", "markdown")
-_SUFFIX_FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 
 
 def add_parser(groups: Any) -> None:
@@ -136,7 +136,7 @@ def report_command(options: argparse.Namespace, extra: list[str]) -> int:
 
     config = load_config(options)
     report = _load_input(Path(options.input)) if options.input else _report_from_store(options, config)
-    output_format = options.format or _SUFFIX_FORMATS.get(Path(options.output or "").suffix.lower(), "text")
+    output_format = report_format(options)
     if output_format == "json":
         text = json.dumps(report, indent=2, allow_nan=False) + "\n"
     elif output_format == "markdown":

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import dotted_path
+from ..config import show_value as _show
 from ..errors import ConfigError, InputError
 
 __all__ = [
@@ -332,20 +334,8 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {_show(value)}"
 
 
-def _show(value: Any) -> str:
-    import reprlib
-
-    return reprlib.repr(value)
-
-
 def _dotted(path: tuple[Any, ...]) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "(document)"
+    return dotted_path(path) or "(document)"
 
 
 def _closest_hint(word: str, candidates: list[str]) -> str:

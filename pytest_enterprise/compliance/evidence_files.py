@@ -17,7 +17,6 @@ import difflib
 import hashlib
 import os
 import re
-import reprlib
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import YamlSource, read_yaml_document
+from ..config import describe_value as _describe
+from ..config import one_line as _printable
+from ..config import show_value as _show
 from ..errors import ConfigError
 from ..timeutil import parse_timestamp, rfc3339
 
@@ -395,30 +397,3 @@ def _unknown_key(key: Any, allowed: tuple[str, ...]) -> str:
 
 def _listed(names: Any) -> str:
     return ", ".join(names)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    for kind, noun in ((int, "integer"), (float, "number"), (str, "string")):
-        if isinstance(value, kind):
-            return f"{noun} {_show(value)}"
-    if isinstance(value, datetime):
-        return f"timestamp {value.isoformat()}"
-    if isinstance(value, date):
-        return f"date {value.isoformat()}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return type(value).__name__
-
-
-def _show(value: Any) -> str:
-    return reprlib.repr(value)  # shortened, so a huge value cannot flood a one-line message
-
-
-def _printable(text: str) -> str:
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
