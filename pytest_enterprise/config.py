@@ -252,13 +252,14 @@ class ComplianceConfig(_Section):
 
 @dataclass(repr=False)
 class FeatureFlagsConfig(_Section):
-    """Feature flags and experiments."""
+    """Feature flags: the flag file, and flag-variant test runs. Paths are relative to the
+    config file's folder."""
 
-    RESERVED_FOR = "the feature-flag capability"
-
-    enabled: bool = False
-    monitoring_enabled: bool = False
-    flags_file: str | None = None
+    enabled: bool = False  # flag-variant runs and the report's flags section
+    config_file: str | None = None  # the flag file, YAML or JSON
+    monitoring_enabled: bool = _setting(
+        False, reserved_for="flag monitoring beyond the evaluation counts, which are always kept"
+    )
 
 
 @dataclass(repr=False)

@@ -9,6 +9,7 @@ plugin costs no per-test hook and imports neither yaml nor scipy.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,9 @@ MARKERS = (
     # Kept in step with compliance.markers.MARKER_HELP (tested); not imported, to stay light.
     "control(*ids, na=None): tie this test to compliance controls, e.g. 'CC6.1', "
     "'iso27001:A.5.15', 'Art.32(1)(a)'; na='reason' records not-applicable evidence "
+    "(pytest-enterprise).",
+    "flags(*names, combine='isolated'): run this test once per value of these feature flags "
+    "(on/off, or each variant); combine='pairwise' or 'all' for combinations "
     "(pytest-enterprise).",
 )
 
@@ -77,6 +81,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "enables compliance.",
     )
     group.addoption(
+        "--enterprise-flags",
+        metavar="FILE",
+        default=None,
+        help="Flag file for this run (YAML or JSON); overrides feature_flags.config_file and "
+        "enables flag-variant runs.",
+    )
+    group.addoption(
         "--enterprise-no-history",
         action="store_true",
         default=False,
@@ -110,10 +121,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(plugin)
 
 
+@pytest.fixture
+def feature_flags() -> Any:
+    """Override feature flags for one test: ``feature_flags.set("new_ui", True)``, or a
+    variant name; the project's ``flag_manager`` serves it until the test ends."""
+    # A fixture costs nothing until a test asks for it, so it is defined even when the
+    # plugin is off: tests that use it must not depend on configuration.
+    from .flags.feature_flags import flag_manager
+    from .flags.pytest_plugin import FlagOverrides
+
+    overrides = FlagOverrides(flag_manager)
+    try:
+        yield overrides
+    finally:
+        overrides.restore()
+
+
 def _may_be_enabled(config: pytest.Config) -> bool:
     """Cheap test for whether loading the config could enable us; reads no file."""
-    if config.getoption("enterprise_report") or config.getoption("enterprise_config"):
-        return True
-    if os.environ.get("ENTERPRISE_CONFIG") or os.environ.get("ENTERPRISE_TELEMETRY_ENABLED"):
-        return True
+    for option in ("enterprise_report", "enterprise_config", "enterprise_flags"):
+        if config.getoption(option):
+            return True
+    for variable in ("ENTERPRISE_CONFIG", "ENTERPRISE_TELEMETRY_ENABLED", "ENTERPRISE_FEATURE_FLAGS_ENABLED"):
+        if os.environ.get(variable):
+            return True
     return (config.rootpath / CONFIG_FILENAME).is_file()

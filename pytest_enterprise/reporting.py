@@ -37,12 +37,18 @@ class SessionOutcome:
     report_path: Path | None
     problems: list[str] = field(default_factory=list)
     compliance: dict[str, Any] | None = None  # the report's compliance section, when assessed
+    flags: dict[str, Any] | None = None  # the report's flags section, when flags are on
 
 
 def finish_run(
-    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, compliance: Any = None
+    config: pytest.Config,
+    settings: EnterpriseConfig,
+    record: RunRecord,
+    compliance: Any = None,
+    flags: Any = None,
 ) -> SessionOutcome:
-    """``compliance`` is the run's ``ComplianceContext`` when frameworks are assessed."""
+    """``compliance`` is the run's ``ComplianceContext`` when frameworks are assessed;
+    ``flags`` the run's ``FlagsRun`` when feature flags are on."""
     _add_environment(record)
     telemetry = settings.telemetry
     quality = analyze_run(record, thresholds=telemetry.quality_thresholds)
@@ -60,8 +66,14 @@ def finish_run(
         gate_results += compliance_gates
     if any(result.failed for result in gate_results):
         record.run.exit_status = _worse(record.run.exit_status, EXIT_GATE_FAILED)
+    flags_data = _flags_section(settings, config, record, flags, problems) if flags is not None else None
     outcome = SessionOutcome(
-        quality=quality, gates=gate_results, report_path=None, problems=problems, compliance=compliance_data
+        quality=quality,
+        gates=gate_results,
+        report_path=None,
+        problems=problems,
+        compliance=compliance_data,
+        flags=flags_data,
     )
     _write_evidence(config, settings, record, quality_data, outcome)
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
@@ -86,6 +98,8 @@ def _write_evidence(
     header = report_header(record, quality, outcome.gates, history)
     if outcome.compliance is not None:
         header["compliance"] = outcome.compliance
+    if outcome.flags is not None:
+        header["flags"] = outcome.flags
     config.hook.pytest_enterprise_extend_report(config=config, report=header)
 
     report_path = _report_path(config, settings)
@@ -131,6 +145,23 @@ def _assess_compliance(
         record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
     result = context.roll_up(record.tests, run=run_facts(record), manual=manual)
     return result.to_dict(), compliance_gates(settings.compliance, result)
+
+
+def _flags_section(
+    settings: EnterpriseConfig, config: pytest.Config, record: RunRecord, flags: Any, problems: list[str]
+) -> dict[str, Any]:
+    """Outcomes per flag and variant, and warnings; canary guards judge the tests that ran
+    their flag on, recording any trip in the project's audit log."""
+    from .audit import StoreAuditLog
+    from .flags.report import flags_section
+
+    audit = StoreAuditLog(_resolve(settings, config, settings.telemetry.history_path))
+    try:
+        return flags_section(flags, record, audit)
+    except EnterpriseError as error:
+        problems.append(f"flags: {error}")
+        record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+        return flags_section(flags, record, None)
 
 
 def _worse(current: int | None, candidate: int) -> int:

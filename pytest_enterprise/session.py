@@ -22,7 +22,10 @@ from .plugin import SESSION_PLUGIN_NAME
 from .recorder import META_ATTRIBUTE, Recorder
 from .timeutil import rfc3339, utc_now
 
+FLAG_VALUES = "enterprise_flag_values"  # flags.pytest_plugin.PARAM, kept here to stay light
+
 _DESELECTED_KEY = "enterprise_deselected"
+FLAGS_PLUGIN_NAME = "enterprise-flags"
 
 
 def register(config: pytest.Config) -> None:
@@ -33,14 +36,32 @@ def register(config: pytest.Config) -> None:
     settings.logging.apply()
     for stage in settings.telemetry.stages or ():
         config.addinivalue_line("markers", f"{stage}: RTY stage '{stage}' (pytest-enterprise).")
+    flags = _flags_run(config, settings)
     if not (config.getoption("enterprise_report") or settings.telemetry.enabled):
         return
     compliance = _compliance_context(config, settings)
     if hasattr(config, "workerinput"):
         plugin: object = WorkerEnricher(settings, compliance)
     else:
-        plugin = EnterpriseSession(config, settings, compliance)
+        plugin = EnterpriseSession(config, settings, compliance, flags)
     config.pluginmanager.register(plugin, SESSION_PLUGIN_NAME)
+
+
+def _flags_run(config: pytest.Config, settings: EnterpriseConfig) -> Any:
+    """Load the run's flags into the project's ``flag_manager`` and register the flags
+    plugin, when feature flags are on; None otherwise."""
+    option = config.getoption("enterprise_flags")
+    if not (option or settings.feature_flags.enabled):
+        return None
+    from pathlib import Path
+
+    from .flags.feature_flags import flag_manager
+    from .flags.pytest_plugin import FlagsPlugin, FlagsRun
+
+    flag_file = Path(config.invocation_params.dir, option) if option else None
+    run = FlagsRun(flag_manager, settings, config.rootpath, flag_file)
+    config.pluginmanager.register(FlagsPlugin(run), FLAGS_PLUGIN_NAME)
+    return run
 
 
 def _compliance_context(config: pytest.Config, settings: EnterpriseConfig) -> ComplianceRun:
@@ -136,6 +157,12 @@ class _Collector:
                     if facts is None:
                         facts = {"markers": {}}
                     facts["markers"]["controls"] = entries
+                callspec = getattr(item, "callspec", None)
+                values = callspec.params.get(FLAG_VALUES) if callspec is not None else None
+                if values:
+                    if facts is None:
+                        facts = {"markers": {}}
+                    facts["markers"]["flags"] = dict(values)
                 if facts is not None:
                     meta[item.nodeid] = facts
         except EnterpriseError as error:
@@ -162,9 +189,12 @@ class WorkerEnricher(_Collector):
 class EnterpriseSession(_Collector):
     """Controller (or single-process) side: count, analyze, store, report, gate."""
 
-    def __init__(self, config: pytest.Config, settings: EnterpriseConfig, compliance: ComplianceRun) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: EnterpriseConfig, compliance: ComplianceRun, flags: Any = None
+    ) -> None:
         super().__init__(settings, compliance)
         self.config = config
+        self.flags = flags  # flags.pytest_plugin.FlagsRun when feature flags are on
         self.started_at = utc_now()
         self.started_perf = time.perf_counter()
         self.interrupted = False
@@ -194,7 +224,7 @@ class EnterpriseSession(_Collector):
 
         record = self._run_record(int(exitstatus))
         compliance = self.compliance.context if self.compliance.enabled else None
-        self.outcome = finish_run(self.config, self.settings, record, compliance)
+        self.outcome = finish_run(self.config, self.settings, record, compliance, self.flags)
         session.exitstatus = record.run.exit_status
         # pytest keeps plugin objects alive through its teardown; let the results go now, or
         # every later garbage collection scans them (0.7 s at 50,000 tests).

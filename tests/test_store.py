@@ -255,7 +255,7 @@ def test_wal_busy_timeout_and_foreign_keys_are_set(path):
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     finally:
         conn.close()
 
@@ -332,6 +332,43 @@ def test_a_v1_store_is_migrated_to_v2_keeping_its_runs(path):
         assert [r.id for r in store.recent_runs()] == ["old"]
         assert store.control_statuses()[0].status == "compliant"
     assert schema_of(path)[0] == SCHEMA_VERSION
+
+
+def test_a_v2_store_is_migrated_to_v3_keeping_runs_and_statuses(path):
+    path.parent.mkdir()
+    conn = sqlite3.connect(path)
+    with conn:
+        for step in MIGRATIONS[:2]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO control_statuses (framework, control_id, status, actor, recorded_at)"
+            " VALUES ('soc2', 'CC6.1', 'compliant', 'alice', '2026-11-26T10:00:00.000000Z')"
+        )
+    conn.close()
+    with HistoryStore(path) as store:
+        store.save_run(make_record("after"), None)
+        assert store.control_statuses()[0].status == "compliant"
+        assert store.audit_events() == [] and store.experiment_events("f") == []
+    assert schema_of(path)[0] == SCHEMA_VERSION == 3
+
+
+def test_the_audit_log_is_hash_chained_and_tampering_shows(path):
+    from pytest_enterprise.audit import make_event, verify_chain
+
+    with HistoryStore(path) as store:
+        for action in ("create", "update", "disable"):
+            store.record_audit_event(make_event("flag", "new_ui", action, before=None, after={"a": action}, actor="bob"))
+        events = store.audit_events("flag", "new_ui")
+        assert [e.action for e in events] == ["create", "update", "disable"]
+        assert events[0].prev_hash is None and events[1].prev_hash == events[0].hash
+        assert verify_chain(events) == []
+        store._conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
+        store._conn.commit()
+        problems = verify_chain(store.audit_events())
+    assert len(problems) == 1 and "event 2" in problems[0] and "hash" in problems[0]
 
 
 def test_manual_statuses_are_an_append_only_log(path):

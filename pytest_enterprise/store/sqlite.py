@@ -25,7 +25,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_HISTORY_PATH",
     "SCHEMA_VERSION",
     "AttemptRow",
+    "AuditRow",
     "ControlStatusChange",
     "HistoryStore",
     "RunSummary",
@@ -142,12 +143,50 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX control_statuses_control ON control_statuses (framework, control_id, id)",
     ),
+    # v3: the audit log of changes (feature flags first) and the events of A/B experiments.
+    # ``audit_events`` is append-only and hash-chained: each row's hash covers the previous
+    # row's, so an edited or deleted row breaks the chain (``verify_audit_chain``).
+    (
+        """
+        CREATE TABLE audit_events (
+            id          INTEGER PRIMARY KEY,
+            recorded_at TEXT NOT NULL,
+            actor       TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            subject     TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            before_json TEXT,
+            after_json  TEXT,
+            reason      TEXT,
+            prev_hash   TEXT,
+            hash        TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX audit_events_subject ON audit_events (kind, subject, id)",
+        """
+        CREATE TABLE experiment_events (
+            id          INTEGER PRIMARY KEY,
+            flag        TEXT NOT NULL,
+            variant     TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            metric      TEXT NOT NULL,
+            value       REAL,
+            recorded_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX experiment_events_flag ON experiment_events (flag, metric, variant, user_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Tables every store of a given version must have; a store of ours without them is damaged.
 _V1_TABLES = frozenset({"runs", "attempts", "telemetry_events", "store_meta"})
-_REQUIRED_TABLES = {1: _V1_TABLES, 2: _V1_TABLES | {"control_statuses"}}
+_V2_TABLES = _V1_TABLES | {"control_statuses"}
+_REQUIRED_TABLES = {
+    1: _V1_TABLES,
+    2: _V2_TABLES,
+    3: _V2_TABLES | {"audit_events", "experiment_events"},
+}
 
 # A write that still finds the database locked after the full busy timeout is retried this many
 # times in all (with a short pause) before giving up with a StoreError.
@@ -261,6 +300,26 @@ class ControlStatusChange:
     actor: str
     recorded_at: str  # RFC 3339
 
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audited change: who did what to which subject, with the state before and after
+    as JSON text, and the hash chain (see ``pytest_enterprise.audit``)."""
+
+    recorded_at: str  # RFC 3339
+    actor: str
+    kind: str  # what the subject is, e.g. "flag"
+    subject: str  # e.g. the flag's name
+    action: str  # e.g. "create", "update", "auto-disable"
+    before_json: str | None
+    after_json: str | None
+    reason: str | None
+    prev_hash: str | None = None
+    hash: str = ""
+
+
+_AUDIT_NAMES = tuple(f.name for f in fields(AuditRow))
+_AUDIT_COLUMNS = ", ".join(_AUDIT_NAMES)
 
 _STATUS_COLUMNS = (
     "framework, control_id, status, previous_status, notes, evidence, evidence_sha256,"
@@ -474,6 +533,67 @@ class HistoryStore:
 
         self._write(write, f"recording the status of {change.framework}:{change.control_id}")
         return result
+
+    def record_audit_event(self, event: AuditRow) -> AuditRow:
+        """Append ``event`` to the hash-chained audit log; returns it with its hashes."""
+        from ..audit import chain_hash
+
+        result = event
+
+        def write(conn: sqlite3.Connection) -> None:
+            nonlocal result
+            row = conn.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
+            previous = row[0] if row else None
+            result = replace(event, prev_hash=previous, hash=chain_hash(previous, event))
+            conn.execute(
+                f"INSERT INTO audit_events ({_AUDIT_COLUMNS})"
+                f" VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
+                tuple(getattr(result, name) for name in _AUDIT_NAMES),
+            )
+
+        self._write(write, f"recording an audit event for {event.kind} {event.subject}")
+        return result
+
+    def audit_events(self, kind: str | None = None, subject: str | None = None) -> list[AuditRow]:
+        """Audit events, oldest first, optionally of one kind and subject."""
+        clauses, params = [], []
+        for column, value in (("kind", kind), ("subject", subject)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit_events {where} ORDER BY id",
+            tuple(params),
+            "reading the audit log",
+        )
+        return [AuditRow(*row) for row in rows]
+
+    def record_experiment_events(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Append A/B events ``(flag, variant, user_id, metric, value, recorded_at)``."""
+        batch = list(rows)
+        if batch:
+            self._write(
+                lambda conn: conn.executemany(
+                    "INSERT INTO experiment_events (flag, variant, user_id, metric, value,"
+                    " recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    batch,
+                ),
+                "recording experiment events",
+            )
+        return len(batch)
+
+    def experiment_events(self, flag: str) -> list[tuple[str, str, str, float | None]]:
+        """``(variant, user_id, metric, value)`` of every event of ``flag``'s experiment."""
+        return [
+            (variant, user_id, metric, value)
+            for variant, user_id, metric, value in self._query(
+                "SELECT variant, user_id, metric, value FROM experiment_events WHERE flag = ?"
+                " ORDER BY id",
+                (flag,),
+                f"reading the experiment events of {flag}",
+            )
+        ]
 
     # -- reading ------------------------------------------------------------------------------
 

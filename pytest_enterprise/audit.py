@@ -1,0 +1,154 @@
+"""The project's audit log: who changed what, when, and what it was before and after.
+
+Events live in the history store's ``audit_events`` table. The table is append-only and
+hash-chained: each event's hash covers its own fields and the previous event's hash, so editing
+or deleting a stored event breaks every later hash, and ``verify_chain`` says where. (Signing
+the chain with a key is not done yet.) Code that runs without a store, such as a flag manager
+built in a test, keeps its events in a ``MemoryAuditLog`` instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from .store.sqlite import AuditRow
+from .timeutil import format_timestamp, utc_now
+
+__all__ = [
+    "ACTOR_VARIABLE",
+    "AuditLog",
+    "AuditRow",
+    "MemoryAuditLog",
+    "StoreAuditLog",
+    "chain_hash",
+    "default_actor",
+    "make_event",
+    "verify_chain",
+]
+
+ACTOR_VARIABLE = "ENTERPRISE_ACTOR"
+
+
+def default_actor() -> str:
+    """$ENTERPRISE_ACTOR, else the login name."""
+    explicit = os.environ.get(ACTOR_VARIABLE)
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def make_event(
+    kind: str,
+    subject: str,
+    action: str,
+    *,
+    before: Any,
+    after: Any,
+    actor: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> AuditRow:
+    """An event ready to record; ``before`` and ``after`` are JSON-ready data (or None)."""
+    return AuditRow(
+        recorded_at=format_timestamp(now or utc_now()),
+        actor=actor or default_actor(),
+        kind=kind,
+        subject=subject,
+        action=action,
+        before_json=_json(before),
+        after_json=_json(after),
+        reason=reason,
+    )
+
+
+def chain_hash(previous: str | None, event: AuditRow) -> str:
+    """SHA-256 over the previous hash and the event's fields, in a fixed JSON encoding."""
+    content = [
+        previous,
+        event.recorded_at,
+        event.actor,
+        event.kind,
+        event.subject,
+        event.action,
+        event.before_json,
+        event.after_json,
+        event.reason,
+    ]
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def verify_chain(events: Iterable[AuditRow]) -> list[str]:
+    """Problems with a full log read oldest first; empty when the chain is intact."""
+    problems = []
+    previous: str | None = None
+    for index, event in enumerate(events, start=1):
+        if event.prev_hash != previous:
+            problems.append(f"event {index} ({event.recorded_at}): does not follow event {index - 1}")
+        if event.hash != chain_hash(event.prev_hash, event):
+            problems.append(f"event {index} ({event.recorded_at}): content does not match its hash")
+        previous = event.hash
+    return problems
+
+
+class AuditLog(Protocol):
+    def record(self, event: AuditRow) -> AuditRow: ...
+
+    def events(self, kind: str | None = None, subject: str | None = None) -> list[AuditRow]: ...
+
+
+class MemoryAuditLog:
+    """An in-process log with the same chaining, for managers without a store."""
+
+    def __init__(self) -> None:
+        self._events: list[AuditRow] = []
+
+    def record(self, event: AuditRow) -> AuditRow:
+        from dataclasses import replace
+
+        previous = self._events[-1].hash if self._events else None
+        chained = replace(event, prev_hash=previous, hash=chain_hash(previous, event))
+        self._events.append(chained)
+        return chained
+
+    def events(self, kind: str | None = None, subject: str | None = None) -> list[AuditRow]:
+        return [
+            event
+            for event in self._events
+            if (kind is None or event.kind == kind) and (subject is None or event.subject == subject)
+        ]
+
+
+class StoreAuditLog:
+    """The audit log in the history store at ``path``; the store is opened per call, so a
+    long-lived manager holds no SQLite connection between changes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.path = Path(path)
+        self.clock = clock
+
+    def record(self, event: AuditRow) -> AuditRow:
+        from .store.sqlite import HistoryStore
+
+        with HistoryStore(self.path, clock=self.clock) as store:
+            return store.record_audit_event(event)
+
+    def events(self, kind: str | None = None, subject: str | None = None) -> list[AuditRow]:
+        from .store.sqlite import HistoryStore
+
+        with HistoryStore(self.path, clock=self.clock) as store:
+            return store.audit_events(kind, subject)
