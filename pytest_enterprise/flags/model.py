@@ -415,7 +415,7 @@ class _Validator:
                 value = _parse_moment(value)
             except ValueError:
                 raise self.fail(path, f"expected an RFC 3339 time or a date, got {value!r}") from None
-        elif isinstance(value, date) and not isinstance(value, datetime):
+        if isinstance(value, date) and not isinstance(value, datetime):
             value = datetime(value.year, value.month, value.day)
         if not isinstance(value, datetime):
             raise self.fail(path, f"expected an RFC 3339 time or a date, got {_describe(value)}")
