@@ -172,7 +172,10 @@ class FlagManager:
 
     def load_lazily(self, loader: Callable[[FlagManager], None]) -> None:
         """Call ``loader(self)`` once, at the first question about a flag it may define."""
-        self._loader = loader
+        with self._lock:
+            self._loader = loader
+            for name in self._declared.keys() - self._flags.keys():
+                self._entries.pop(name, None)  # so its next evaluation misses, and loads
 
     def _ensure_loaded(self) -> bool:
         loader, self._loader = self._loader, None
@@ -664,8 +667,8 @@ class FlagManager:
         """The statistics of the flag's experiment (``flags.experiment.ExperimentReport``);
         ``options`` go to ``analyze_experiment`` (alpha, correction, minimum_detectable_effect,
         power, confidence)."""
-        from .experiment_data import experiment_data
         from .experiment import analyze_experiment
+        from .experiment_data import experiment_data
 
         data = experiment_data(self.get_flag(name), self.experiment_events(name))
         return analyze_experiment(data, **options)
