@@ -58,6 +58,9 @@ CONFIG_FILENAME = "enterprise-config.yaml"
 ENV_PREFIX = "ENTERPRISE_"
 ENV_CONFIG = "ENTERPRISE_CONFIG"
 ENV_ENVIRONMENT = "ENTERPRISE_ENV"
+#: ``ENTERPRISE_*`` variables that are not settings: they name the person acting (audit log)
+#: and the signing key, which must never sit in a config file.
+ENV_NOT_SETTINGS = ("ENTERPRISE_ACTOR", "ENTERPRISE_SIGNING_KEY")
 
 ENVIRONMENTS = ("development", "testing", "staging", "production")
 DEFAULT_ENVIRONMENT = "development"
@@ -570,7 +573,7 @@ def _read_env(env: Mapping[str, str]) -> _Layer:
     """The ``ENTERPRISE_<SECTION>_<KEY>`` overrides; a variable naming no setting is an error."""
     layer: _Layer = {}
     for var in sorted(env):
-        if not var.startswith(ENV_PREFIX) or var in (ENV_CONFIG, ENV_ENVIRONMENT):
+        if not var.startswith(ENV_PREFIX) or var in (ENV_CONFIG, ENV_ENVIRONMENT, *ENV_NOT_SETTINGS):
             continue
         source = _Source(var)
         spec = _ENV_VARS.get(var)

@@ -151,6 +151,7 @@ class FlagManager:
         # decorators may hold it and ask ``name in guarded`` on their hot path.
         self.guarded: set[str] = set()
         self.trip_note: str | None = None  # appended to the reason of a canary auto-disable
+        self.trips: dict[str, str] = {}  # flag -> why its canary guard disabled it
         self._errors: dict[str, int] = {}
         self.set_flags(flags)
 
@@ -547,12 +548,12 @@ class FlagManager:
             f"{span} failed ({failures / total:.1%}), above the threshold of "
             f"{guard.error_threshold:.1%}"
         )
-        if self.trip_note:
-            reason = f"{reason} ({self.trip_note})"
+        self.trips[name] = reason
         log.warning("flag %r auto-disabled: %s", name, reason)
         self.update_flag(
             name, status=FlagStatus.DISABLED, actor="pytest-enterprise canary guard",
-            reason=reason, action="auto-disable",
+            reason=f"{reason} ({self.trip_note})" if self.trip_note else reason,
+            action="auto-disable",
         )  # fmt: skip
         return True
 

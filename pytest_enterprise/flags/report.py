@@ -141,7 +141,7 @@ def _canary_trips(
             if test.markers["flags"].get(flag.name) != "on" or test.outcome not in _PASSING + _FAILING:
                 continue
             if manager.record_outcome(flag.name, "on", test.outcome in _PASSING):
-                reason = manager.audit_events(flag.name)[-1].reason
+                reason = manager.trips[flag.name]
                 found.append(_warning(flag.name, "canary-tripped", f"flag {flag.name!r} auto-disabled: {reason}"))
                 break
     return found
