@@ -389,10 +389,10 @@ def test_stages_and_thresholds_from_variables():
 
 def test_section_names_with_underscores():
     loaded = from_env(
-        ENTERPRISE_FEATURE_FLAGS_ENABLED="1", ENTERPRISE_FEATURE_FLAGS_FLAGS_FILE="f.yaml"
+        ENTERPRISE_FEATURE_FLAGS_ENABLED="1", ENTERPRISE_FEATURE_FLAGS_CONFIG_FILE="f.yaml"
     )
 
-    assert loaded.feature_flags.enabled is True and loaded.feature_flags.flags_file == "f.yaml"
+    assert loaded.feature_flags.enabled is True and loaded.feature_flags.config_file == "f.yaml"
 
 
 def test_every_setting_has_exactly_one_variable():
