@@ -147,7 +147,7 @@ def test_dark():
 """)
     run = run_enterprise("-p", "no:randomly")
     warnings = {w["flag"]: w for w in run.report["flags"]["warnings"] if w["kind"] == "always-one-value"}
-    assert "was evaluated 1 times and was always 'on'" in warnings["dark_mode"]["message"]
+    assert "was evaluated once and was always 'on'" in warnings["dark_mode"]["message"]
 
 
 def test_the_report_section_validates_against_the_schema(project, run_enterprise):

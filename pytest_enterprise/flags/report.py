@@ -98,7 +98,7 @@ def _warnings(
         (value,) = evaluated
         found.append(_warning(
             name, "always-one-value",
-            f"flag {name!r} was evaluated {seen['calls']} times and was always {value!r};"
+            f"flag {name!r} was evaluated {_times(seen['calls'])} and was always {value!r};"
             f" no test ran it as {', '.join(repr(v) for v in flag.variant_names if v != value)}",
         ))  # fmt: skip
     else:
@@ -117,9 +117,13 @@ def _warnings(
         ))  # fmt: skip
     if flag.status is FlagStatus.DEPRECATED and seen and seen["calls"]:
         found.append(_warning(
-            name, "deprecated-in-use", f"deprecated flag {name!r} was still evaluated {seen['calls']} times",
+            name, "deprecated-in-use", f"deprecated flag {name!r} was still evaluated {_times(seen['calls'])}",
         ))  # fmt: skip
     return found
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _warning(flag: str, kind: str, message: str) -> dict[str, str]:

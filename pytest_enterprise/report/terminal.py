@@ -20,6 +20,8 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
         write(tabulate(pareto, headers=("top defects", "count", "share", "cumulative"), disable_numparse=True))
     if outcome.compliance is not None:
         _render_compliance(write, terminalreporter, outcome.compliance)
+    if getattr(outcome, "flags", None) is not None:
+        _render_flags(write, terminalreporter, outcome.flags)
     for gate in outcome.gates:
         write(gate.describe(), red=gate.failed, bold=gate.failed, green=gate.status == "passed")
     for problem in outcome.problems:
@@ -48,3 +50,21 @@ def _render_compliance(write: Any, terminalreporter: Any, compliance: dict[str, 
         write(tabulate(attention, headers=("framework", "control", "state", "title", "why"), disable_numparse=True))
     if compliance.get("unscoped"):
         write(f"{len(compliance['unscoped'])} control references name frameworks not in scope (see the report)")
+
+
+def _render_flags(write: Any, terminalreporter: Any, flags: dict[str, Any]) -> None:
+    """Tests per flag value with their outcomes, then the warnings."""
+    from tabulate import tabulate
+
+    rows = []
+    for name, entry in flags["flags"].items():
+        for value, counts in entry["variants"].items():
+            outcomes = ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if outcome != "tests")
+            rows.append((name, value, counts["tests"], outcomes))
+    terminalreporter.write_sep("-", "pytest-enterprise flags")
+    if rows:
+        write(tabulate(rows, headers=("flag", "value", "tests", "outcomes"), disable_numparse=True))
+    else:
+        write(f"{len(flags['flags'])} flags; no test ran with @pytest.mark.flags")
+    for warning in flags["warnings"]:
+        write(f"warning: {warning['message']}", yellow=True)
