@@ -430,3 +430,11 @@ def test_tracked_events_persist_in_the_store(tmp_path):
     reader = FlagManager([flag("exp", status="ab_test")], store_path=path)
     events = reader.experiment_events("exp")
     assert len(events) == 60 and {e[2] for e in events} == {"exposure", "revenue"}
+
+
+def test_enable_resumes_the_status_before_the_kill_switch():
+    manager = FlagManager([flag("f", status="rollout", strategy="percentage", rollout_percentage=10)])
+    manager.disable("f", reason="incident")
+    assert manager.enable("f").status is FlagStatus.ROLLOUT
+    fresh = FlagManager([flag("g", status="disabled")])
+    assert fresh.enable("g").status is FlagStatus.ENABLED  # no history: plain enabled

@@ -18,7 +18,14 @@ from typing import Any
 
 from ..config import ENVIRONMENTS, EnterpriseConfig
 from ..errors import UsageError
-from .common import add_config_option, add_store_option, emit, history_path, load_config, require
+from .common import (
+    add_config_option,
+    add_store_option,
+    emit,
+    history_path,
+    load_config,
+    require,
+)
 
 FORMATS = ("text", "json")
 
@@ -323,7 +330,13 @@ def _shown(value: Any) -> str:
 
 def create_command(options: argparse.Namespace, extra: list[str]) -> int:
     fields = _fields(options)
-    return _change(options, lambda manager: manager.create_flag(options.name, reason=options.reason, **fields))
+
+    def apply(manager: Any) -> None:
+        if options.name in manager.flags:  # the manager's message names its Python method
+            raise UsageError(f"flag {options.name!r} already exists; change it with 'enterprise flags update {options.name}'")
+        manager.create_flag(options.name, reason=options.reason, **fields)
+
+    return _change(options, apply)
 
 
 def update_command(options: argparse.Namespace, extra: list[str]) -> int:
@@ -333,7 +346,14 @@ def update_command(options: argparse.Namespace, extra: list[str]) -> int:
 
 
 def toggle_command(options: argparse.Namespace, extra: list[str]) -> int:
-    return _change(options, lambda manager: getattr(manager, options.verb)(options.name, reason=options.reason))
+    if options.verb == "disable":
+        return _change(options, lambda manager: manager.disable(options.name, reason=options.reason))
+    from ..flags.manager import previous_serving_status
+
+    # The staged manager has no history: the status to resume comes from the project's log.
+    history = _audit(options, load_config(options)).events("flag", options.name)
+    status = previous_serving_status(history) or "enabled"
+    return _change(options, lambda manager: manager.enable(options.name, reason=options.reason, status=status))
 
 
 # -- evaluating ---------------------------------------------------------------------------

@@ -44,6 +44,7 @@ __all__ = [
     "UnknownFlagWarning",
     "check_prerequisites",
     "majority_value",
+    "previous_serving_status",
 ]
 
 log = logging.getLogger("pytest_enterprise.flags")
@@ -472,11 +473,19 @@ class FlagManager:
             self._apply(before, after, action, actor, reason)
         return after
 
-    def enable(self, name: str, *, actor: str | None = None, reason: str | None = None) -> FeatureFlag:
-        """Status ``enabled`` (a rollout or A/B test keeps its status: it already serves)."""
-        if self.get_flag(name).serving:
-            return self.get_flag(name)
-        return self.update_flag(name, status=FlagStatus.ENABLED, actor=actor, reason=reason, action="enable")
+    def enable(
+        self, name: str, *, actor: str | None = None, reason: str | None = None,
+        status: FlagStatus | str | None = None,
+    ) -> FeatureFlag:  # fmt: skip
+        """Switch a disabled flag back on, to ``status``, else to the status it had before it
+        was last disabled (a rollout resumes as a rollout), else ``enabled``. A flag that
+        already serves is left alone."""
+        flag = self.get_flag(name)
+        if flag.serving:
+            return flag
+        if status is None:
+            status = previous_serving_status(self.audit.events("flag", name)) or FlagStatus.ENABLED
+        return self.update_flag(name, status=status, actor=actor, reason=reason, action="enable")
 
     def disable(self, name: str, *, actor: str | None = None, reason: str | None = None) -> FeatureFlag:
         return self.update_flag(name, status=FlagStatus.DISABLED, actor=actor, reason=reason, action="disable")
@@ -678,6 +687,18 @@ class FlagManager:
 
         data = experiment_data(self.get_flag(name), self.experiment_events(name))
         return analyze_experiment(data, **options)
+
+
+def previous_serving_status(events: Iterable[Any]) -> str | None:
+    """The status a flag had before its latest switch to disabled, from its audit events."""
+    import json
+
+    for event in reversed(list(events)):
+        after = json.loads(event.after_json) if event.after_json else {}
+        before = json.loads(event.before_json) if event.before_json else {}
+        if after.get("status") == FlagStatus.DISABLED.value and before.get("status"):
+            return None if before["status"] == FlagStatus.DISABLED.value else before["status"]
+    return None
 
 
 def _always(user_id: Any, context: Any) -> bool:

@@ -265,18 +265,10 @@ class FeatureFlag:
             value = getattr(self, f.name)
             if f.name == "type" and value is _inferred_type(self.variants, self.status):
                 continue
-            if f.name == "variants" and self.status is FlagStatus.AB_TEST and _is_default_ab(value):
-                continue
             if f.name != "status" and value == _DEFAULTS[f.name]:
                 continue
             data[f.name] = _plain(value)
         return data
-
-
-def _is_default_ab(variants: tuple[Variant, ...]) -> bool:
-    return tuple((v.name, v.weight) for v in variants) == DEFAULT_AB_VARIANTS and all(
-        v.payload is None for v in variants
-    )
 
 
 def _inferred_type(variants: tuple[Variant, ...], status: FlagStatus) -> FlagType:
