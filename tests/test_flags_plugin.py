@@ -205,7 +205,7 @@ def test_fixture(feature_flags):
     feature_flags.set("beta", True)
     assert flag_manager.is_enabled("beta")
 """)
-    result = pytester.runpytest("-p", "no:randomly", "--strict-markers", "-W", "error")
+    result = pytester.runpytest("-p", "no:randomly", "-p", "no:benchmark", "--strict-markers", "-W", "error")
     result.assert_outcomes(passed=2)
 
 

@@ -289,7 +289,7 @@ def _change(options: argparse.Namespace, apply: Any) -> int:
         print(f"{options.name}: unchanged")
         return 0
     old = None if creating else path.read_bytes()
-    for name in {event.subject for event in events}:
+    for name in dict.fromkeys(event.subject for event in events):  # in the order they changed
         flag = manager.flags.get(name)
         if flag is None:
             flag_file.remove(name)

@@ -36,6 +36,8 @@ __all__ = [
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 DEFAULT_AB_VARIANTS = (("control", 50), ("treatment", 50))
+#: Other names accepted for fields in files and ``from_dict`` (the guide's, and plain words).
+FIELD_ALIASES = {"rollout_strategy": "strategy", "user_list": "users", "flag_type": "type"}
 
 
 class FlagFieldError(InputError):
@@ -208,10 +210,9 @@ class FeatureFlag:
         if not isinstance(data, Mapping):
             raise FlagFieldError(name, (), f"expected a mapping of fields, got {_describe(data)}")
         known = {f.name for f in fields(cls)} - {"name"}
-        aliases = {"rollout_strategy": "strategy", "user_list": "users", "flag_type": "type"}
         values: dict[str, Any] = {}
         for key, value in data.items():
-            target = aliases.get(key, key)
+            target = FIELD_ALIASES.get(key, key)
             if target not in known:
                 close = difflib.get_close_matches(str(key), sorted(known), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -227,7 +228,7 @@ class FeatureFlag:
             changes["strategy"] = changes.pop("rollout_strategy")
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise FlagFieldError(self.name, (min(unknown),), "unknown field")
+            raise FlagFieldError(self.name, (_first(unknown),), "unknown field")
         if "name" in changes and changes["name"] != self.name:
             raise FlagFieldError(self.name, ("name",), "a flag cannot be renamed; create a new one")
         return replace(self, **changes)
@@ -291,6 +292,18 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _first(keys: Iterable[Any]) -> str:
+    """The first of some unknown keys, whatever their types, for a stable message."""
+    return sorted(map(str, keys))[0]
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _parse_moment(text: str) -> datetime | date:
     text = text.strip()
     if len(text) == 10:  # 2027-03-01
@@ -328,7 +341,7 @@ class _Validator:
 
     def run(self) -> None:
         flag = self.flag
-        if not isinstance(flag.name, str) or not NAME_PATTERN.match(flag.name):
+        if not isinstance(flag.name, str) or not NAME_PATTERN.fullmatch(flag.name):
             raise FlagFieldError(
                 str(flag.name), ("name",),
                 "must start with a letter or digit and use only letters, digits, _ . : -",
@@ -377,7 +390,9 @@ class _Validator:
     def percentage(self, path: tuple[Any, ...], value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"expected a number from 0 to 100, got {_describe(value)}")
-        if not math.isfinite(value) or not 0 <= value <= 100:
+        if not _finite(value):
+            raise self.fail(path, f"expected a finite number from 0 to 100, got {_describe(value)}")
+        if not 0 <= value <= 100:
             raise self.fail(path, f"must be between 0 and 100, got {value:g}")
         return float(value)
 
@@ -385,17 +400,20 @@ class _Validator:
         wanted = "a whole number" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
             raise self.fail(path, f"expected {wanted}, got {_describe(value)}")
-        if not math.isfinite(value) or value < minimum:
+        if not _finite(value):
+            raise self.fail(path, f"expected a finite number, got {_describe(value)}")
+        if value < minimum:
             raise self.fail(path, f"must be at least {minimum:g}, got {value:g}")
         return value
 
-    def words(self, key: str, value: Any) -> tuple[str, ...]:
+    def words(self, key: str | tuple[Any, ...], value: Any) -> tuple[str, ...]:
+        path = key if isinstance(key, tuple) else (key,)
         if isinstance(value, str) or not isinstance(value, Iterable):
-            raise self.fail(key, f"expected a list of text, got {_describe(value)}")
+            raise self.fail(path, f"expected a list of text, got {_describe(value)}")
         items = tuple(value)
         for index, item in enumerate(items):
             if not isinstance(item, str) or not item:
-                raise self.fail((key, index), f"expected non-empty text, got {_describe(item)}")
+                raise self.fail(path + (index,), f"expected non-empty text, got {_describe(item)}")
         return items
 
     def moment(self, path: tuple[Any, ...], value: Any) -> datetime | None:
@@ -426,13 +444,13 @@ class _Validator:
             elif isinstance(item, Mapping):
                 unknown = set(item) - {"name", "weight", "payload"}
                 if unknown:
-                    raise self.fail(path + (min(unknown),), "unknown key; variants take name, weight, payload")
+                    raise self.fail(path + (_first(unknown),), "unknown key; variants take name, weight, payload")
                 if "name" not in item:
                     raise self.fail(path, "missing the variant's name")
                 item = Variant(item["name"], item.get("weight", 1), item.get("payload"))
             elif not isinstance(item, Variant):
                 raise self.fail(path, f"expected a variant name or mapping, got {_describe(item)}")
-            if not isinstance(item.name, str) or not NAME_PATTERN.match(item.name):
+            if not isinstance(item.name, str) or not NAME_PATTERN.fullmatch(item.name):
                 raise self.fail(path + ("name",), f"bad variant name {item.name!r}: use letters, digits, _ . : -")
             if any(seen.name == item.name for seen in result):
                 raise self.fail(path + ("name",), f"variant {item.name!r} is declared twice")
@@ -455,7 +473,7 @@ class _Validator:
                 if unknown or "flag" not in item:
                     raise self.fail(path, "expected {flag: NAME, variants: [..]}")
                 variants = item.get("variants") or ()
-                item = Prerequisite(item["flag"], tuple(self.words("variants", variants)))
+                item = Prerequisite(item["flag"], self.words(path + ("variants",), variants))
             elif not isinstance(item, Prerequisite):
                 raise self.fail(path, f"expected a flag name, got {_describe(item)}")
             if not isinstance(item.flag, str) or not item.flag:
@@ -471,7 +489,7 @@ class _Validator:
         elif isinstance(value, Mapping):
             unknown = set(value) - {"start", "end", "from_percentage"}
             if unknown:
-                raise self.fail(("gradual", min(unknown)), "unknown key; a ramp takes start, end, from_percentage")
+                raise self.fail(("gradual", _first(unknown)), "unknown key; a ramp takes start, end, from_percentage")
             for key in ("start", "end"):
                 if value.get(key) is None:
                     raise self.fail(("gradual", key), "missing; the ramp needs a start and an end time")
@@ -501,7 +519,7 @@ class _Validator:
             allowed = {"error_threshold", "window", "min_outcomes", "window_seconds"}
             unknown = set(value) - allowed
             if unknown:
-                raise self.fail(("canary", min(unknown)), f"unknown key; a guard takes {', '.join(sorted(allowed))}")
+                raise self.fail(("canary", _first(unknown)), f"unknown key; a guard takes {', '.join(sorted(allowed))}")
             value = CanaryGuard(**value)
         if not isinstance(value, CanaryGuard):
             raise self.fail("canary", f"expected a mapping, got {_describe(value)}")
