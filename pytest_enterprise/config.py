@@ -33,7 +33,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from .errors import ConfigError, PermissionDeniedError
+from .errors import ConfigError, EnterpriseError, PermissionDeniedError
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -50,6 +50,7 @@ __all__ = [
     "find_config_file",
     "looks_secret",
     "mask_secrets",
+    "read_text",
     "read_yaml_document",
     "reserved_settings",
 ]
@@ -752,22 +753,27 @@ def read_yaml_document(path: Path, what: str = "file") -> tuple[Any, YamlSource]
     reading ``waivers.yaml:4: waivers[0].expires: not a date``. ``what`` names the file in
     messages ("waiver file", "catalog").
     """
+    return _parse_yaml(read_text(path, what), str(path))
+
+
+def read_text(path: Path, what: str = "file", error: type[EnterpriseError] = ConfigError) -> str:
+    """A UTF-8 text file (a BOM is dropped); each way it can be unreadable is one ``error``
+    naming the file (permission problems are ``PermissionDeniedError``, exit 3)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
+        raise error(f"{path}: {what} not found") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a {what}") from None
+        raise error(f"{path}: is a directory, expected a {what}") from None
     except PermissionError:
         raise PermissionDeniedError(f"{path}: permission denied reading the {what}") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the {what}: {error.strerror}") from None
+    except OSError as problem:
+        raise error(f"{path}: cannot read the {what}: {problem.strerror}") from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {error.start})") from None
-    return _parse_yaml(text, str(path))
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        line = raw.count(b"\n", 0, problem.start) + 1
+        raise error(f"{path}:{line}: not UTF-8 text (byte {problem.start})") from None
 
 
 def _parse_yaml(text: str, name: str, *, numbered: bool = True) -> tuple[Any, _Source]:

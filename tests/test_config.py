@@ -23,7 +23,12 @@ from pytest_enterprise.config import (
     mask_secrets,
     reserved_settings,
 )
-from pytest_enterprise.errors import EXIT_PERMISSION, EXIT_USAGE, ConfigError, PermissionDeniedError
+from pytest_enterprise.errors import (
+    EXIT_PERMISSION,
+    EXIT_USAGE,
+    ConfigError,
+    PermissionDeniedError,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 

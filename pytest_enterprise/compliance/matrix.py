@@ -13,9 +13,7 @@ project's history store, its waivers and attestations, and the manual statuses r
 
 from __future__ import annotations
 
-import getpass
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +23,6 @@ from typing import Any
 
 from ..errors import UsageError
 from ..timeutil import rfc3339, utc_now
-
-ACTOR_VARIABLE = "ENTERPRISE_ACTOR"
 
 
 class ComplianceFramework(str, Enum):
@@ -159,6 +155,7 @@ class ComplianceMatrix:
         ``evidence_path`` is a local file (relative to the project root; its SHA-256 is kept)
         or an http(s) URL. Returns the ``ControlStatusChange`` as stored.
         """
+        from ..audit import default_actor
         from ..store.sqlite import ControlStatusChange, HistoryStore
         from .evidence_files import evidence_digest
 
@@ -177,7 +174,7 @@ class ComplianceMatrix:
             evidence=evidence,
             evidence_sha256=digest,
             expires_at=rfc3339(expires) if expires is not None else None,
-            actor=actor or self.actor or _default_actor(),
+            actor=actor or self.actor or default_actor(),
             recorded_at=rfc3339(self.clock()),
         )
         with HistoryStore(self.store_path) as store:
@@ -217,11 +214,3 @@ def latest_complete_run(store: Any, process: str, scan: int = 50) -> Any:
     return None
 
 
-def _default_actor() -> str:
-    explicit = os.environ.get(ACTOR_VARIABLE)
-    if explicit:
-        return explicit
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"

@@ -39,7 +39,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..config import ENVIRONMENTS, YamlSource, read_yaml_document
+from ..config import ENVIRONMENTS, YamlSource, read_text, read_yaml_document
 from ..config import describe_value as _describe
 from ..config import dotted_path as _dotted
 from ..config import one_line as _one_line
@@ -475,21 +475,7 @@ def _read_yaml(path: Path) -> tuple[Any, YamlSource]:
 
 
 def _read_json(path: Path) -> tuple[Any, YamlSource]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: {WHAT} not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a {WHAT}") from None
-    except PermissionError:
-        raise PermissionDeniedError(f"{path}: permission denied reading the {WHAT}") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the {WHAT}: {error.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text (byte {error.start})") from None
+    text = read_text(path, WHAT, InputError)
     source = YamlSource(str(path))
     if not text.strip():  # an empty file: no flags, as with YAML
         return None, source

@@ -19,6 +19,7 @@ from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any
 
+from ..config import describe_value as _describe
 from ..errors import InputError
 from ..timeutil import parse_timestamp
 
@@ -309,20 +310,6 @@ def _parse_moment(text: str) -> datetime | date:
     if len(text) == 10:  # 2027-03-01
         return date.fromisoformat(text)
     return parse_timestamp(text)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    return f"{type(value).__name__} {value!r}"
 
 
 class _Validator:

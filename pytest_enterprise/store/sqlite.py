@@ -301,6 +301,15 @@ class ControlStatusChange:
     recorded_at: str  # RFC 3339
 
 
+def _where(**equal: Any) -> tuple[str, tuple[Any, ...]]:
+    """A WHERE clause matching every column given a value (None: any), and its parameters.
+    Column names come from our own keyword arguments, never from input."""
+    chosen = {column: value for column, value in equal.items() if value is not None}
+    if not chosen:
+        return "", ()
+    return "WHERE " + " AND ".join(f"{column} = ?" for column in chosen), tuple(chosen.values())
+
+
 @dataclass(frozen=True)
 class AuditRow:
     """One audited change: who did what to which subject, with the state before and after
@@ -556,15 +565,10 @@ class HistoryStore:
 
     def audit_events(self, kind: str | None = None, subject: str | None = None) -> list[AuditRow]:
         """Audit events, oldest first, optionally of one kind and subject."""
-        clauses, params = [], []
-        for column, value in (("kind", kind), ("subject", subject)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(kind=kind, subject=subject)
         rows = self._query(
             f"SELECT {_AUDIT_COLUMNS} FROM audit_events {where} ORDER BY id",
-            tuple(params),
+            params,
             "reading the audit log",
         )
         return [AuditRow(*row) for row in rows]
@@ -610,17 +614,10 @@ class HistoryStore:
 
     def control_status_log(self, framework: str | None = None, control_id: str | None = None) -> list[ControlStatusChange]:
         """Every manual status change, oldest first: the audit trail of manual evidence."""
-        clauses, params = [], []
-        if framework is not None:
-            clauses.append("framework = ?")
-            params.append(framework)
-        if control_id is not None:
-            clauses.append("control_id = ?")
-            params.append(control_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(framework=framework, control_id=control_id)
         rows = self._query(
             f"SELECT {_STATUS_COLUMNS} FROM control_statuses {where} ORDER BY id",
-            tuple(params),
+            params,
             "reading the manual status log",
         )
         return [ControlStatusChange(*row) for row in rows]
