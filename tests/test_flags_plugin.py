@@ -222,3 +222,23 @@ def test_beta(request):
     result = pytester.runpytest("-p", "no:randomly", "--enterprise-flags", "myflags.json", "-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_beta?beta=on? PASSED*", "*test_beta?beta=off? PASSED*"])
+
+
+def test_fixture_overrides_are_undone_on_each_xdist_worker(project, run_enterprise):
+    # loadfile keeps each file on one worker, so the later tests see what the earlier left.
+    for name in ("a", "b"):
+        project.makepyfile(**{f"test_fixture_{name}": """
+from pytest_enterprise.flags.feature_flags import flag_manager
+
+def test_1_override(feature_flags):
+    feature_flags.set("dark_mode", False)
+    feature_flags.set("checkout", "classic")
+    assert not flag_manager.is_enabled("dark_mode")
+
+def test_2_restored():
+    assert flag_manager.is_enabled("dark_mode")
+    assert flag_manager.overrides() == {}
+"""})
+    run = run_enterprise("-p", "no:randomly", "--dist", "loadfile", "test_fixture_a.py", "test_fixture_b.py", workers=2)
+    run.result.assert_outcomes(passed=4)
+    assert {t["worker"] for t in run.report["tests"]} == {"gw0", "gw1"}
