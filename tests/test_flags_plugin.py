@@ -242,3 +242,13 @@ def test_2_restored():
     run = run_enterprise("-p", "no:randomly", "--dist", "loadfile", "test_fixture_a.py", "test_fixture_b.py", workers=2)
     run.result.assert_outcomes(passed=4)
     assert {t["worker"] for t in run.report["tests"]} == {"gw0", "gw1"}
+
+
+def test_the_run_puts_the_process_flag_manager_back(project):
+    from pytest_enterprise.flags.feature_flags import flag_manager
+
+    before = flag_manager.flags if flag_manager._loader is None else None
+    result = project.runpytest("-p", "no:randomly", "-p", "no:benchmark", "test_suite.py", "-k", "dark_mode")
+    assert result.ret == 0
+    after = flag_manager.flags if flag_manager._loader is None else None
+    assert after == before and "dark_mode" not in (after or {})

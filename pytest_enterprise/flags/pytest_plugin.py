@@ -46,6 +46,9 @@ class FlagsRun:
         self.settings = settings
         self.root = root
         self.started = utc_now()
+        # What the manager served before the run, put back at its end (pytester runs and
+        # embedding tools share the process's flag_manager).
+        self._before = (manager.flags if manager._loader is None else None, manager.audit, manager.store_path, manager._loader)
         self.flag_file = configure_manager(
             manager, settings, root=root, flag_file=flag_file, persistent=False
         )
@@ -54,6 +57,13 @@ class FlagsRun:
         )
         self.defined = manager.flags  # as loaded; flags tests create on the fly are not reported
         self.worker_counts: list[dict[str, Any]] = []
+
+    def restore_manager(self) -> None:
+        flags, audit, store_path, loader = self._before
+        self.manager.set_flags(() if flags is None else flags.values())
+        self.manager.audit, self.manager.store_path = audit, store_path
+        if loader is not None:
+            self.manager.load_lazily(loader)
 
     def production_flags(self) -> Mapping[str, Any]:
         if self.flag_file is not None:
@@ -131,6 +141,7 @@ class FlagsPlugin:
         plugin = config.pluginmanager.get_plugin(RUNNER_NAME)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)
+        self.run.restore_manager()
 
 
 def _read_marks(nodeid: str, marks: list[pytest.Mark]) -> tuple[list[str], str]:
