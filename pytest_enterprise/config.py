@@ -68,6 +68,8 @@ DEFAULT_ENVIRONMENT = "development"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SBOM_FORMATS = ("cyclonedx-json", "spdx-json")
 SECURITY_LEVELS = ("basic", "standard", "enhanced", "critical")
+CYCLONEDX_VERSIONS = ("1.6", "1.5")
+SEVERITY_THRESHOLDS = ("low", "medium", "high", "critical")
 COMPLIANCE_FRAMEWORKS = ("soc2-type2", "soc2", "iso27001", "nist-csf", "gdpr")
 QUALITY_LEVELS = ("Excellent", "Good", "Fair")  # highest first; below Fair is Poor
 
@@ -220,17 +222,21 @@ class TelemetryConfig(_Section):
 
 @dataclass(repr=False)
 class SecurityConfig(_Section):
-    """Supply-chain security: SBOM, SLSA provenance and the offline vulnerability scan."""
+    """Supply-chain security: SBOM, SLSA provenance and the offline vulnerability scan. Paths
+    are relative to the config file's folder."""
 
-    RESERVED_FOR = "the supply-chain capability"
-
-    enabled: bool = False
+    enabled: bool = False  # emit the artifacts of security_level at the end of every run
+    security_level: str = _setting("basic", choices=SECURITY_LEVELS)  # which artifacts
     sbom_format: str = _setting("cyclonedx-json", choices=SBOM_FORMATS)
-    slsa_level: int = _setting(1, minimum=1, maximum=4)
-    vulnerability_scanning: bool = False
-    security_level: str = _setting("basic", choices=SECURITY_LEVELS)
-    auto_security_reports: bool = False
-    osv_database: str | None = None
+    cyclonedx_version: str = _setting("1.6", choices=CYCLONEDX_VERSIONS)
+    slsa_level: int = _setting(1, minimum=1, maximum=4)  # the level asked for; never claimed unmet
+    signing_key: str | None = None  # Ed25519 private key (PEM) for the provenance
+    builder_id: str | None = None  # default: from the CI environment, else a local builder
+    vulnerability_scanning: bool = False  # scan in every run (needs vulnerability_db)
+    vulnerability_db: str | None = None  # OSV database: a folder or .zip of JSON/YAML records
+    ignore_file: str | None = None  # VEX: vulnerabilities that do not affect the project
+    fail_on: str | None = _setting(None, choices=SEVERITY_THRESHOLDS)  # gate on active findings
+    auto_security_reports: bool = _setting(False, reserved_for="scheduled security reports")
 
 
 @dataclass(repr=False)

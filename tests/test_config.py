@@ -355,12 +355,12 @@ def test_string_variables():
     loaded = from_env(
         ENTERPRISE_TELEMETRY_PROCESS_NAME="nightly",
         ENTERPRISE_SECURITY_SBOM_FORMAT="SPDX-JSON",
-        ENTERPRISE_SECURITY_OSV_DATABASE="/data/osv.zip",
+        ENTERPRISE_SECURITY_VULNERABILITY_DB="/data/osv.zip",
     )
 
     assert loaded.telemetry.process_name == "nightly"
     assert loaded.security.sbom_format == "spdx-json"
-    assert loaded.security.osv_database == "/data/osv.zip"
+    assert loaded.security.vulnerability_db == "/data/osv.zip"
 
 
 @pytest.mark.parametrize(
@@ -478,8 +478,9 @@ FILE_ERRORS = [
     ("enviroment: production\n",
      "FILE:1: enviroment: unknown key; did you mean 'environment'?"),
     ("security:\n  colour: blue\n",
-     "FILE:2: security.colour: unknown key; expected one of enabled, sbom_format, slsa_level, "
-     "vulnerability_scanning, security_level, auto_security_reports, osv_database"),
+     "FILE:2: security.colour: unknown key; expected one of enabled, "
+     "security_level, sbom_format, cyclonedx_version, slsa_level, signing_key, builder_id, "
+     "vulnerability_scanning, vulnerability_db, ignore_file, fail_on, auto_security_reports"),
     ("telemetry:\n  dpmo_threshold: abc\n",
      "FILE:2: telemetry.dpmo_threshold: expected a number, got string 'abc'"),
     ("telemetry:\n  dpmo_threshold: true\n",
@@ -695,7 +696,7 @@ def test_importing_the_module_or_loading_without_a_file_does_not_import_yaml(tmp
 @pytest.mark.parametrize(
     ("key", "secret"),
     [("api_key", True), ("API_TOKEN", True), ("client_secret", True), ("db_password", True),
-     ("keystore", True), ("enabled", False), ("dpmo_threshold", False), ("osv_database", False)],
+     ("keystore", True), ("enabled", False), ("dpmo_threshold", False), ("vulnerability_db", False), ("signing_key", True)],
 )
 def test_secret_looking_keys(key, secret):
     assert looks_secret(key) is secret
@@ -711,15 +712,15 @@ def test_mask_secrets_masks_nested_values_but_not_nulls():
 
 
 def test_repr_and_to_dict_mask_secret_looking_settings(monkeypatch):
-    markers = (*config_module.SECRET_MARKERS, "database")
+    markers = (*config_module.SECRET_MARKERS, "_db")
     monkeypatch.setattr(config_module, "SECRET_MARKERS", markers)
-    loaded = from_env(ENTERPRISE_SECURITY_OSV_DATABASE="/vault/s3cr3t-osv.zip")
+    loaded = from_env(ENTERPRISE_SECURITY_VULNERABILITY_DB="/vault/s3cr3t-osv.zip")
 
     assert "s3cr3t" not in repr(loaded)
-    assert "osv_database='***'" in repr(loaded.security)
-    assert loaded.to_dict()["security"]["osv_database"] == "***"
-    assert loaded.to_dict(mask_secrets=False)["security"]["osv_database"] == "/vault/s3cr3t-osv.zip"
-    assert loaded.security.osv_database == "/vault/s3cr3t-osv.zip"
+    assert "vulnerability_db='***'" in repr(loaded.security)
+    assert loaded.to_dict()["security"]["vulnerability_db"] == "***"
+    assert loaded.to_dict(mask_secrets=False)["security"]["vulnerability_db"] == "/vault/s3cr3t-osv.zip"
+    assert loaded.security.vulnerability_db == "/vault/s3cr3t-osv.zip"
 
 
 def test_repr_shows_ordinary_settings():
