@@ -88,6 +88,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "enables flag-variant runs.",
     )
     group.addoption(
+        "--enterprise-sbom",
+        action="store_true",
+        default=False,
+        help="Write the SBOM of the tested environment into the report folder (security.sbom_format).",
+    )
+    group.addoption(
+        "--enterprise-scan",
+        action="store_true",
+        default=False,
+        help="Scan the tested environment against the offline OSV database (security.vulnerability_db).",
+    )
+    group.addoption(
+        "--enterprise-provenance",
+        action="store_true",
+        default=False,
+        help="Write signed SLSA provenance over the run's files (key: security.signing_key or "
+        "$ENTERPRISE_SIGNING_KEY).",
+    )
+    group.addoption(
         "--enterprise-no-history",
         action="store_true",
         default=False,
@@ -139,10 +158,16 @@ def feature_flags() -> Any:
 
 def _may_be_enabled(config: pytest.Config) -> bool:
     """Cheap test for whether loading the config could enable us; reads no file."""
-    for option in ("enterprise_report", "enterprise_config", "enterprise_flags"):
+    for option in (
+        "enterprise_report", "enterprise_config", "enterprise_flags",
+        "enterprise_sbom", "enterprise_scan", "enterprise_provenance",
+    ):  # fmt: skip
         if config.getoption(option):
             return True
-    for variable in ("ENTERPRISE_CONFIG", "ENTERPRISE_TELEMETRY_ENABLED", "ENTERPRISE_FEATURE_FLAGS_ENABLED"):
+    for variable in (
+        "ENTERPRISE_CONFIG", "ENTERPRISE_TELEMETRY_ENABLED", "ENTERPRISE_FEATURE_FLAGS_ENABLED",
+        "ENTERPRISE_SECURITY_ENABLED",
+    ):  # fmt: skip
         if os.environ.get(variable):
             return True
     return (config.rootpath / CONFIG_FILENAME).is_file()

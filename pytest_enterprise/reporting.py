@@ -38,6 +38,7 @@ class SessionOutcome:
     problems: list[str] = field(default_factory=list)
     compliance: dict[str, Any] | None = None  # the report's compliance section, when assessed
     flags: dict[str, Any] | None = None  # the report's flags section, when flags are on
+    supply_chain: dict[str, Any] | None = None  # the report's supply_chain section
 
 
 def finish_run(
@@ -46,9 +47,11 @@ def finish_run(
     record: RunRecord,
     compliance: Any = None,
     flags: Any = None,
+    supply_chain: Any = None,
 ) -> SessionOutcome:
     """``compliance`` is the run's ``ComplianceContext`` when frameworks are assessed;
-    ``flags`` the run's ``FlagsRun`` when feature flags are on."""
+    ``flags`` the run's ``FlagsRun`` when feature flags are on; ``supply_chain`` the
+    ``Plan`` of artifacts to emit."""
     _add_environment(record)
     telemetry = settings.telemetry
     quality = analyze_run(record, thresholds=telemetry.quality_thresholds)
@@ -75,9 +78,77 @@ def finish_run(
         compliance=compliance_data,
         flags=flags_data,
     )
+    artifacts = None
+    if supply_chain is not None:
+        artifacts = _supply_chain_artifacts(config, settings, record, supply_chain, outcome)
     _write_evidence(config, settings, record, quality_data, outcome)
+    if artifacts is not None:
+        _supply_chain_provenance(config, settings, record, supply_chain, artifacts, outcome)
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
     return outcome
+
+
+def _artifact_dir(config: pytest.Config, settings: EnterpriseConfig) -> Path:
+    path = _report_path(config, settings)
+    if path is not None:
+        return path.parent
+    return _resolve(settings, config, settings.telemetry.output_dir)
+
+
+def _supply_chain_artifacts(
+    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, plan: Any, outcome: SessionOutcome
+) -> Any:
+    """SBOM and scan before the report is written, so the report can describe them."""
+    from .supply_chain.pipeline import assess_provenance, produce_artifacts
+
+    output_dir = _artifact_dir(config, settings)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    artifacts = produce_artifacts(plan, project_root=config.rootpath, output_dir=output_dir)
+    assess_provenance(plan, artifacts)
+    outcome.supply_chain = artifacts.section(output_dir, provenance_planned=plan.provenance)
+    _supply_chain_status(record, artifacts, outcome)
+    return artifacts
+
+
+def _supply_chain_provenance(
+    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, plan: Any, artifacts: Any,
+    outcome: SessionOutcome,
+) -> None:
+    """Signed provenance last: its subjects are every file the run wrote, the report too."""
+    from .supply_chain.pipeline import RunFacts, produce_provenance
+    from .timeutil import parse_timestamp
+
+    if not plan.provenance or artifacts.slsa is None:
+        return
+    problems_before, failures_before = len(artifacts.problems), len(artifacts.gate_failures)
+    tests = record.tests
+    facts = RunFacts(
+        invocation_id=record.run.id,
+        started_on=parse_timestamp(record.run.started_at),
+        finished_on=parse_timestamp(record.run.finished_at or record.run.started_at),
+        arguments=tuple(record.run.args),
+        git=None if record.run.git is None else {"commit": record.run.git.commit, "branch": record.run.git.branch},
+        passed=tuple(t.nodeid for t in tests if t.is_unit and t.final_pass),
+        failed=tuple(t.nodeid for t in tests if t.is_unit and not t.final_pass),
+        warned=tuple(t.nodeid for t in tests if t.is_unit and t.final_pass and not t.first_pass),
+    )
+    subjects = list(artifacts.files.values())
+    if outcome.report_path is not None:
+        subjects.append(outcome.report_path)
+    produce_provenance(plan, artifacts, subjects=subjects, facts=facts, output_dir=_artifact_dir(config, settings), assessed=True)
+    new = artifacts.problems[problems_before:] + artifacts.gate_failures[failures_before:]
+    if new:
+        outcome.problems.extend(f"supply chain: {line}" for line in new)
+        record.run.exit_status = _worse(record.run.exit_status, artifacts.exit_code)
+
+
+def _supply_chain_status(record: RunRecord, artifacts: Any, outcome: SessionOutcome) -> None:
+    for line in artifacts.problems:
+        outcome.problems.append(f"supply chain: {line}")
+    for line in artifacts.gate_failures:
+        outcome.problems.append(f"supply chain gate FAILED: {line}")
+    if artifacts.problems or artifacts.gate_failures:
+        record.run.exit_status = _worse(record.run.exit_status, artifacts.exit_code)
 
 
 def _write_evidence(
@@ -100,6 +171,8 @@ def _write_evidence(
         header["compliance"] = outcome.compliance
     if outcome.flags is not None:
         header["flags"] = outcome.flags
+    if outcome.supply_chain is not None:
+        header["supply_chain"] = outcome.supply_chain
     config.hook.pytest_enterprise_extend_report(config=config, report=header)
 
     report_path = _report_path(config, settings)

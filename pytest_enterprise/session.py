@@ -37,14 +37,30 @@ def register(config: pytest.Config) -> None:
     for stage in settings.telemetry.stages or ():
         config.addinivalue_line("markers", f"{stage}: RTY stage '{stage}' (pytest-enterprise).")
     flags = _flags_run(config, settings)
-    if not (config.getoption("enterprise_report") or settings.telemetry.enabled):
+    supply_chain = _supply_chain_plan(config, settings)
+    if not (config.getoption("enterprise_report") or settings.telemetry.enabled or supply_chain):
         return
     compliance = _compliance_context(config, settings)
     if hasattr(config, "workerinput"):
         plugin: object = WorkerEnricher(settings, compliance)
     else:
-        plugin = EnterpriseSession(config, settings, compliance, flags)
+        plugin = EnterpriseSession(config, settings, compliance, flags, supply_chain)
     config.pluginmanager.register(plugin, SESSION_PLUGIN_NAME)
+
+
+def _supply_chain_plan(config: pytest.Config, settings: EnterpriseConfig) -> Any:
+    """What the controller emits at session end, or None when nothing is asked for."""
+    switches = {
+        name: config.getoption(f"enterprise_{name}") for name in ("sbom", "scan", "provenance")
+    }
+    if not (settings.security.enabled or any(switches.values())):
+        return None
+    if hasattr(config, "workerinput"):
+        return True  # workers only need to know the session is on
+    from .supply_chain.pipeline import plan_from_config
+
+    base = settings.source.parent if settings.source is not None else config.rootpath
+    return plan_from_config(settings, base, **switches)
 
 
 def _flags_run(config: pytest.Config, settings: EnterpriseConfig) -> Any:
@@ -190,11 +206,17 @@ class EnterpriseSession(_Collector):
     """Controller (or single-process) side: count, analyze, store, report, gate."""
 
     def __init__(
-        self, config: pytest.Config, settings: EnterpriseConfig, compliance: ComplianceRun, flags: Any = None
+        self,
+        config: pytest.Config,
+        settings: EnterpriseConfig,
+        compliance: ComplianceRun,
+        flags: Any = None,
+        supply_chain: Any = None,
     ) -> None:
         super().__init__(settings, compliance)
         self.config = config
         self.flags = flags  # flags.pytest_plugin.FlagsRun when feature flags are on
+        self.supply_chain = supply_chain  # supply_chain.pipeline.Plan when artifacts are asked for
         self.started_at = utc_now()
         self.started_perf = time.perf_counter()
         self.interrupted = False
@@ -224,7 +246,7 @@ class EnterpriseSession(_Collector):
 
         record = self._run_record(int(exitstatus))
         compliance = self.compliance.context if self.compliance.enabled else None
-        self.outcome = finish_run(self.config, self.settings, record, compliance, self.flags)
+        self.outcome = finish_run(self.config, self.settings, record, compliance, self.flags, self.supply_chain)
         session.exitstatus = record.run.exit_status
         # pytest keeps plugin objects alive through its teardown; let the results go now, or
         # every later garbage collection scans them (0.7 s at 50,000 tests).

@@ -1,0 +1,207 @@
+"""The user guide's API: ``SupplyChainSecurity`` and its generators.
+
+```python
+security = SupplyChainSecurity(project_root, SecurityLevel.ENHANCED)
+await security.sbom_generator.generate_sbom(format=SBOMFormat.CYCLONEDX_JSON, output_file=Path("sbom.json"))
+await security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_1)
+report = await security.generate_comprehensive_security_report()
+report["risk_score"], report["vulnerabilities_found"]
+```
+
+The methods are coroutines because the guide awaits them; the work runs in a thread so an event
+loop is never blocked by reading the environment or the OSV database.
+
+**Risk score** (0–100, higher is worse): ``min(100, 10·critical + 7·high + 4·medium + 1·low +
+2·unknown)`` over the active (not ignored) findings. Without a vulnerability database there is
+no score: ``risk_score`` is None and ``risk_basis`` says why. A score is never made up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ..config import EnterpriseConfig
+from ..errors import UsageError
+from ..timeutil import rfc3339, utc_now
+
+__all__ = [
+    "RISK_WEIGHTS",
+    "SBOMFormat",
+    "SLSALevel",
+    "SecurityLevel",
+    "SupplyChainSecurity",
+    "risk_score",
+]
+
+RISK_WEIGHTS = {"critical": 10, "high": 7, "medium": 4, "low": 1, "unknown": 2}
+
+
+class SecurityLevel(str, Enum):
+    BASIC = "basic"
+    STANDARD = "standard"
+    ENHANCED = "enhanced"
+    CRITICAL = "critical"
+
+
+class SBOMFormat(str, Enum):
+    CYCLONEDX_JSON = "cyclonedx-json"
+    SPDX_JSON = "spdx-json"
+
+
+class SLSALevel(int, Enum):
+    LEVEL_1 = 1
+    LEVEL_2 = 2
+    LEVEL_3 = 3
+    LEVEL_4 = 4
+
+
+def risk_score(counts: Mapping[str, int]) -> int:
+    """The documented score from active findings per severity."""
+    return min(100, sum(RISK_WEIGHTS[severity] * counts.get(severity, 0) for severity in RISK_WEIGHTS))
+
+
+class SupplyChainSecurity:
+    """Supply-chain artifacts of ``project_root``'s environment, at ``level``."""
+
+    def __init__(
+        self,
+        project_root: str | os.PathLike[str] = ".",
+        level: SecurityLevel | str = SecurityLevel.BASIC,
+        *,
+        config: EnterpriseConfig | None = None,
+        output_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.project_root = Path(project_root).resolve()
+        try:
+            self.level = SecurityLevel(level)
+        except ValueError:
+            raise UsageError(f"unknown security level {level!r}; expected one of basic, standard, enhanced, critical") from None
+        self.config = config or EnterpriseConfig.load(rootdir=self.project_root)
+        base = self.config.source.parent if self.config.source else self.project_root
+        self.base = base
+        self.output_dir = Path(output_dir) if output_dir else base / "security-artifacts"
+        self.env = os.environ if env is None else env
+        self.sbom_generator = SBOMGenerator(self)
+        self.slsa_generator = SLSAGenerator(self)
+        self._inventory: Any = None
+        self.plan_options: dict[str, Any] = {}  # e.g. key_option, database_option (the CLI's)
+
+    def plan(self, **switches: Any) -> Any:
+        from .pipeline import plan_from_config
+
+        options = {**self.plan_options, **switches}
+        return plan_from_config(self.config, self.base, level=self.level.value, env=self.env, **options)
+
+    def inventory(self) -> Any:
+        if self._inventory is None:
+            from .inventory import collect_inventory
+
+            self._inventory = collect_inventory(project_root=self.project_root)
+        return self._inventory
+
+    async def generate_comprehensive_security_report(self) -> dict[str, Any]:
+        """Every artifact of the level, into ``output_dir``, and a summary with the risk score."""
+        return await asyncio.to_thread(self._report)
+
+    def _report(self) -> dict[str, Any]:
+        from .pipeline import RunFacts, produce_artifacts, produce_provenance
+        from .scan_report import scan_counts
+
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        plan = self.plan()
+        started = utc_now()
+        artifacts = produce_artifacts(plan, project_root=self.project_root, output_dir=self.output_dir, env=self.env, inventory=self.inventory())
+        if plan.provenance:
+            facts = RunFacts(str(uuid.uuid4()), started, utc_now(), ("enterprise", "security", "report"))
+            produce_provenance(plan, artifacts, subjects=list(artifacts.files.values()), facts=facts, output_dir=self.output_dir, env=self.env)
+        report: dict[str, Any] = {
+            "generated_at": rfc3339(utc_now()),
+            "security_level": self.level.value,
+            **artifacts.section(self.output_dir),
+        }
+        if artifacts.scan is None:
+            report.update(risk_score=None, vulnerabilities_found=None, risk_basis="no vulnerability scan: no score")
+        else:
+            counts = scan_counts(artifacts.scan)
+            report.update(
+                risk_score=risk_score(counts),
+                vulnerabilities_found=len(artifacts.scan.active),
+                risk_basis="min(100, 10*critical + 7*high + 4*medium + 1*low + 2*unknown) over active findings",
+            )
+        report["exit_code"] = artifacts.exit_code
+        return report
+
+
+class SBOMGenerator:
+    def __init__(self, security: SupplyChainSecurity) -> None:
+        self.security = security
+
+    async def generate_sbom(
+        self, format: SBOMFormat | str = SBOMFormat.CYCLONEDX_JSON, output_file: str | os.PathLike[str] | None = None
+    ) -> Path:
+        """Write the SBOM of the project's environment; returns its path."""
+        return await asyncio.to_thread(self._generate, SBOMFormat(format).value, output_file)
+
+    def _generate(self, format: str, output_file: Any) -> Path:
+        from .pipeline import SBOM_FILES
+        from .sbom import write_sbom
+
+        security = self.security
+        path = Path(output_file) if output_file else security.output_dir / SBOM_FILES[format]
+        options: dict[str, Any] = {"env": security.env}
+        if format == "cyclonedx-json":
+            options["spec_version"] = security.config.security.cyclonedx_version
+        return write_sbom(path, security.inventory(), format, **options)
+
+
+class SLSAGenerator:
+    def __init__(self, security: SupplyChainSecurity) -> None:
+        self.security = security
+
+    async def generate_attestation(
+        self,
+        level: SLSALevel | int = SLSALevel.LEVEL_1,
+        output_file: str | os.PathLike[str] | None = None,
+        subjects: list[str | os.PathLike[str]] | None = None,
+        key: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        """Signed provenance over ``subjects`` (default: the SBOM, generated if missing).
+        Returns ``{"path", "slsa", "exit_code", "problems", "gate_failures"}``; a level whose
+        requirements are unmet is refused (exit code 1) and never written as achieved."""
+        return await asyncio.to_thread(self._attest, int(level), output_file, subjects, key)
+
+    def _attest(self, level: int, output_file: Any, subjects: Any, key: Any) -> dict[str, Any]:
+        from dataclasses import replace
+
+        from .pipeline import PROVENANCE_FILE, Artifacts, RunFacts, produce_provenance
+
+        security = self.security
+        plan = replace(security.plan(key_option=str(key) if key else None), slsa_level=level, strict=True)
+        paths = [Path(p) for p in subjects] if subjects else [self.security.sbom_generator._generate("cyclonedx-json", None)]
+        artifacts = Artifacts(inventory=security.inventory())
+        now = utc_now()
+        out_dir = Path(output_file).parent if output_file else security.output_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        facts = RunFacts(str(uuid.uuid4()), now, now, ("enterprise", "security", "slsa"))
+        produce_provenance(
+            plan, artifacts, subjects=paths, facts=facts, output_dir=out_dir, env=security.env,
+            test_result=False, refuse_unmet=True,
+        )  # fmt: skip
+        written = artifacts.files.get("provenance")
+        if written is not None and output_file and Path(output_file) != written:
+            written = written.replace(Path(output_file))
+        return {
+            "path": str(written) if written else None,
+            "slsa": artifacts.slsa,
+            "exit_code": artifacts.exit_code,
+            "problems": artifacts.problems,
+            "gate_failures": artifacts.gate_failures,
+            "default_file": PROVENANCE_FILE,
+        }
