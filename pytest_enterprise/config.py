@@ -59,8 +59,9 @@ CONFIG_FILENAME = "enterprise-config.yaml"
 ENV_PREFIX = "ENTERPRISE_"
 ENV_CONFIG = "ENTERPRISE_CONFIG"
 ENV_ENVIRONMENT = "ENTERPRISE_ENV"
-#: ``ENTERPRISE_*`` variables that are not settings: they name the person acting (audit log)
-#: and the signing key, which must never sit in a config file.
+#: ``ENTERPRISE_*`` variables that are not settings: the person acting (audit log), and the
+#: path of the signing key for a CI job to pass in (``security.signing_key`` holds a path too,
+#: never the key itself).
 ENV_NOT_SETTINGS = ("ENTERPRISE_ACTOR", "ENTERPRISE_SIGNING_KEY")
 
 ENVIRONMENTS = ("development", "testing", "staging", "production")

@@ -22,6 +22,8 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
         _render_compliance(write, terminalreporter, outcome.compliance)
     if getattr(outcome, "flags", None) is not None:
         _render_flags(write, terminalreporter, outcome.flags)
+    if getattr(outcome, "supply_chain", None) is not None:
+        _render_supply_chain(write, terminalreporter, outcome.supply_chain)
     for gate in outcome.gates:
         write(gate.describe(), red=gate.failed, bold=gate.failed, green=gate.status == "passed")
     for problem in outcome.problems:
@@ -68,3 +70,21 @@ def _render_flags(write: Any, terminalreporter: Any, flags: dict[str, Any]) -> N
         write(f"{len(flags['flags'])} flags; no test ran with @pytest.mark.flags")
     for warning in flags["warnings"]:
         write(f"warning: {warning['message']}", yellow=True)
+
+
+def _render_supply_chain(write: Any, terminalreporter: Any, section: dict[str, Any]) -> None:
+    terminalreporter.write_sep("-", "pytest-enterprise supply chain")
+    if section["components"] is not None:
+        write(f"inventory: {section['components']} components ({section['test_components']} test scope)"
+              + (f", root {section['root']}" if section["root"] else ""))  # fmt: skip
+    scan = section["vulnerabilities"]
+    if scan is not None:
+        found = ", ".join(f"{count} {level}" for level, count in scan["counts"].items() if count) or "none"
+        write(f"vulnerabilities: {found} in {scan['scanned_packages']} packages, {scan['ignored']} ignored"
+              f" (OSV database {scan['database_fingerprint'][:12]})")  # fmt: skip
+    if section["slsa"] is not None:
+        write(f"provenance: SLSA Build L{section['slsa']['achieved']} (asked for L{section['slsa']['requested']})")
+    for role, name in section["files"].items():
+        write(f"{role}: {name}")
+    for note in section["notes"]:
+        write(f"note: {note}", yellow=True)

@@ -303,7 +303,7 @@ def produce_provenance(
     if artifacts.slsa is None or (refuse_unmet and not artifacts.slsa["met"]):
         return
     try:
-        key = load_private_key(plan.signing_key)
+        key = load_private_key(plan.signing_key, notes=artifacts.notes)
         builder_id = plan.builder_id or detect_builder(env)[0]
         listed = [file_subject(path, _relative(path, output_dir)) for path in subjects if path.is_file()]
         invocation = Invocation(

@@ -183,7 +183,7 @@ class SLSAGenerator:
         from .pipeline import PROVENANCE_FILE, Artifacts, RunFacts, produce_provenance
 
         security = self.security
-        plan = replace(security.plan(key_option=str(key) if key else None), slsa_level=level, strict=True)
+        plan = replace(security.plan(key_option=str(key) if key else None), provenance=True, slsa_level=level, strict=True)
         paths = [Path(p) for p in subjects] if subjects else [self.security.sbom_generator._generate("cyclonedx-json", None)]
         artifacts = Artifacts(inventory=security.inventory())
         now = utc_now()
