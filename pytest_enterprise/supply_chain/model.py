@@ -54,7 +54,9 @@ class Component:
     version: str
     purl: str  # pkg:pypi/<name>@<version>, with ?vcs_url=... or ?download_url=... for direct installs
     bom_ref: str  # unique within an inventory; the purl unless two components share it
-    scope: str = "runtime"  # one of SCOPES
+    # One of SCOPES. "test": reachable from a test root (pytest, a pytest11 plugin, the root's
+    # test extras) and not from the root's runtime requirements; see docs/inventory.md.
+    scope: str = "runtime"
     license_expression: str | None = None  # SPDX expression when the metadata gives one (PEP 639)
     licenses: tuple[str, ...] = ()  # names from classifiers or the License field, when no expression
     license_source: str | None = None  # "License-Expression", "classifier", "License" or None
@@ -85,12 +87,14 @@ class Inventory:
     def edges(self) -> list[tuple[str, str]]:
         """``(from bom_ref, to bom_ref)`` for every active dependency that is installed,
         the root's included; sorted, without duplicates."""
-        by_name = self.by_name()
+        everyone = ((self.root,) if self.root else ()) + self.components
+        by_name = {component.name: component for component in everyone}
         found = set()
-        for component in ((self.root,) if self.root else ()) + self.components:
+        for component in everyone:
             for dependency in component.dependencies:
                 target = by_name.get(dependency.name)
-                if dependency.active and target is not None:
+                # A package asking for one of its own extras is not an edge to itself.
+                if dependency.active and target is not None and target is not component:
                     found.add((component.bom_ref, target.bom_ref))
         return sorted(found)
 
