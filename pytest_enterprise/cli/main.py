@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EXIT_USAGE, EnterpriseError
-from . import compliance_commands, flags_commands, security_commands, telemetry_commands, test_commands
+from . import (
+    compliance_commands,
+    flags_commands,
+    security_commands,
+    telemetry_commands,
+    test_commands,
+)
 from .common import add_config_option
 
 GROUPS = (telemetry_commands, compliance_commands, flags_commands, security_commands, test_commands)

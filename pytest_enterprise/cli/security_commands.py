@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..config import SEVERITY_THRESHOLDS as THRESHOLDS
 from ..errors import EXIT_GATE_FAILED
 from .common import add_config_option, emit, load_config, require
 
 SBOM_FORMATS = ("cyclonedx-json", "spdx-json")
 LEVELS = ("basic", "standard", "enhanced", "critical")
-THRESHOLDS = ("low", "medium", "high", "critical")
 
 
 def add_parser(groups: Any) -> None:

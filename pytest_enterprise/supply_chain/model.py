@@ -143,7 +143,7 @@ class DatabaseInfo:
 
     path: str
     fingerprint: str  # sha256 over the sorted (relative path, sha256 of content) of every record
-    records: int  # advisories read
+    records: int  # record files in the database
     withdrawn: int = 0  # advisories skipped as withdrawn
     skipped: tuple[tuple[str, str], ...] = ()  # (record, why) for malformed records
 
@@ -155,6 +155,7 @@ class ScanResult:
     scanned: int  # components looked up
     expired_ignores: tuple[Ignore, ...] = ()  # ignore entries past their expiry
     unused_ignores: tuple[Ignore, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = ()  # e.g. installed versions that are not PEP 440: not matched
 
     @property
     def active(self) -> tuple[Finding, ...]:

@@ -54,6 +54,7 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
         "findings": [_finding(finding) for finding in result.findings],
         "expired_ignores": [ignore.id for ignore in result.expired_ignores],
         "unused_ignores": [ignore.id for ignore in result.unused_ignores],
+        "problems": list(result.problems),
     }
 
 
@@ -87,4 +88,6 @@ def render_scan_text(result: ScanResult) -> str:
         lines.append(f"ignore of {ignore.id} expired on {ignore.expires}: it no longer applies")
     for ignore in result.unused_ignores:
         lines.append(f"ignore of {ignore.id} matched no finding")
+    for problem in result.problems:
+        lines.append(f"not scanned: {problem}")
     return "\n".join(lines) + "\n"
