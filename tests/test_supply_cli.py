@@ -89,3 +89,113 @@ def test_status_names_what_is_missing(project, capsys):
     Path("enterprise-config.yaml").write_text("security:\n  signing_key: missing.key\n  vulnerability_db: osv\n")
     code, out, _ = run(capsys, "security", "status")
     assert code == 0 and "missing.key (MISSING)" in out and "osv (MISSING)" in out
+
+
+def _venv_with(tmp_path: Path, packages: dict[str, str]) -> Path:
+    """A real virtualenv (without pip) with hand-written installs of ``packages``."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    for name, version in packages.items():
+        info = site / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return venv / "bin" / "python"
+
+
+@pytest.mark.skipif(not OSV.is_dir(), reason=f"the PyPA OSV snapshot is not at {OSV}")
+def test_scan_of_another_interpreter_against_the_real_snapshot(project, capsys, tmp_path):
+    python = _venv_with(tmp_path, {"urllib3": "1.24.1", "jinja2": "2.10"})
+    code, out, _ = run(capsys, "security", "scan", "--db", str(OSV), "--python", str(python), "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    found = {(f["package"], f["id"]) for f in report["findings"]}
+    assert ("urllib3", "PYSEC-2023-192") in found and any(package == "jinja2" for package, _ in found)
+    assert len(report["database"]["fingerprint"]) == 64 and report["database"]["records"] > 2000
+    urllib3 = next(f for f in report["findings"] if f["id"] == "PYSEC-2023-192")
+    assert urllib3["fixed_versions"] == ["1.26.17"] and urllib3["severity"] == "high"
+    code, _, err = run(capsys, "security", "scan", "--db", str(OSV), "--python", str(python), "--fail-on", "high")
+    assert code == 1 and "at or above high" in err
+    Path("vex.yaml").write_text(
+        "ignores:\n"
+        + "".join(
+            f"  - id: {vid}\n    justification: not reachable from our code\n    expires: 2099-01-01\n"
+            for vid in sorted({f["id"] for f in report["findings"]})
+        )
+    )
+    code, out, _ = run(capsys, "security", "scan", "--db", str(OSV), "--python", str(python), "--fail-on", "low", "--ignore-file", "vex.yaml")
+    assert code == 0 and "ignored: not reachable from our code" in out
+
+
+def test_scan_errors_are_one_line(project, capsys):
+    code, _, err = run(capsys, "security", "scan")
+    assert code == 2 and "no OSV database" in err
+    code, _, err = run(capsys, "security", "scan", "--db", "missing-db")
+    assert code == 2 and "missing-db" in err
+
+
+def test_sbom_of_another_interpreter_in_both_formats(project, capsys, tmp_path):
+    python = _venv_with(tmp_path, {"requests": "2.19.0"})
+    code, _, _ = run(capsys, "security", "sbom", "--python", str(python), "--output", "sbom.cdx.json", "--project", str(project))
+    assert code == 0
+    cdx = json.loads(Path("sbom.cdx.json").read_text())
+    assert cdx["specVersion"] == "1.6" and {c["name"] for c in cdx["components"]} == {"requests"}
+    assert cdx["metadata"]["component"]["name"] == "demo-app"
+    code, out, _ = run(capsys, "security", "sbom", "--python", str(python), "--format", "spdx-json", "--cyclonedx-version", "1.5")
+    spdx = json.loads(out)
+    assert spdx["spdxVersion"] == "SPDX-2.3" and any(p["name"] == "requests" for p in spdx["packages"])
+
+
+def test_report_writes_every_artifact_of_the_level(project, capsys, tmp_path):
+    run(capsys, "security", "keygen", "--out", "ci")
+    db = tmp_path / "osv"
+    db.mkdir()
+    (db / "PYSEC-2099-2.json").write_text(json.dumps({
+        "id": "PYSEC-2099-2", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "pytest"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}],
+    }))  # fmt: skip
+    code, out, err = run(capsys, "security", "report", "--level", "enhanced", "--output", "artifacts",
+                         "--key", "ci.key", "--db", str(db), "--format", "json")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert set(report["files"]) == {"sbom-cyclonedx-json", "vulnerabilities", "provenance", "test-result"}
+    assert report["vulnerabilities_found"] == 1 and report["risk_score"] == 2  # one finding of unknown severity
+    assert json.loads(Path("artifacts/security-report.json").read_text())["risk_score"] == 2
+    code, out, _ = run(capsys, "security", "verify", "artifacts/provenance.intoto.json", "--key", "ci.pub", "--artifacts", "artifacts")
+    assert code == 0, out
+
+
+def test_report_without_a_database_has_no_risk_score(project, capsys):
+    code, out, _ = run(capsys, "security", "report", "--level", "standard", "--output", "artifacts", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["risk_score"] is None and "no vulnerability scan" in report["risk_basis"]
+    assert any("no OSV database" in note for note in report["notes"])
+    code, out, _ = run(capsys, "security", "report", "--level", "critical", "--output", "artifacts2", "--format", "json")
+    assert code == 2  # critical: a missing database or key is an error, not a note
+
+
+def test_the_guides_python_api(project):
+    import asyncio
+
+    from pytest_enterprise.security import (
+        SBOMFormat,
+        SecurityLevel,
+        SLSALevel,
+        SupplyChainSecurity,
+    )
+
+    async def guide() -> dict:
+        security = SupplyChainSecurity(project, SecurityLevel.ENHANCED)
+        await security.sbom_generator.generate_sbom(format=SBOMFormat.CYCLONEDX_JSON, output_file=project / "sbom.json")
+        attestation = await security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_1)
+        report = await security.generate_comprehensive_security_report()
+        return {"attestation": attestation, "report": report}
+
+    result = asyncio.run(guide())
+    assert json.loads((project / "sbom.json").read_text())["bomFormat"] == "CycloneDX"
+    assert result["attestation"]["exit_code"] == 2  # no signing key: refused, with a reason
+    assert "keygen" in " ".join(result["attestation"]["problems"])
+    assert result["report"]["risk_score"] is None and result["report"]["vulnerabilities_found"] is None
