@@ -36,6 +36,7 @@ def _theirs(out: Path) -> list[str]:
     return [shutil.which("cyclonedx-py") or "cyclonedx-py", "environment", "--output-file", str(out), sys.executable]
 
 
+@pytest.mark.benchmark(group="supply chain: SBOM of this environment (s), ours", timer=h.REPLAY)
 def test_sbom_against_cyclonedx_py(benchmark, tmp_path: Path) -> None:
     if shutil.which("cyclonedx-py") is None:
         pytest.skip("cyclonedx-py (cyclonedx-bom, in the bench extra) is not installed")
@@ -49,6 +50,7 @@ def test_sbom_against_cyclonedx_py(benchmark, tmp_path: Path) -> None:
     ours_doc = json.loads((tmp_path / "ours-0.json").read_text())
     theirs_doc = json.loads((tmp_path / "theirs-0.json").read_text())
     h.replay(benchmark, ours)
+    print(f"\n  cyclonedx-py environment rounds (s): {', '.join(f'{t:.2f}' for t in theirs)}")
     ratio = h.median(ours) / h.median(theirs)
     print(f"\n  SBOM: ours {h.median(ours):.3f} s ({len(ours_doc['components'])} components),"
           f" cyclonedx-py {h.median(theirs):.3f} s ({len(theirs_doc['components'])} components), ratio {ratio:.3f}")  # fmt: skip
@@ -66,6 +68,7 @@ def _inventory_of_snapshot(count: int) -> Inventory:
     return Inventory(components=components)
 
 
+@pytest.mark.benchmark(group="supply chain: load the OSV snapshot and scan 200 packages (s)", timer=h.REPLAY)
 def test_scan_200_packages_with_database_load(benchmark) -> None:
     if not OSV.is_dir():
         pytest.skip(f"the PyPA OSV snapshot is not at {OSV}")
@@ -85,7 +88,8 @@ def test_scan_200_packages_with_database_load(benchmark) -> None:
     h.check("load the PyPA snapshot and scan 200 packages, median", h.median(durations), 1.0, "s")
 
 
-def test_the_default_sbom_path_never_imports_the_validator(tmp_path: Path) -> None:
+@pytest.mark.benchmark(group="supply chain: validator modules on the default path", timer=h.REPLAY)
+def test_the_default_sbom_path_never_imports_the_validator(benchmark, tmp_path: Path) -> None:
     probe = (
         "import sys, json\n"
         "from pytest_enterprise.supply_chain.inventory import collect_inventory\n"
@@ -93,6 +97,8 @@ def test_the_default_sbom_path_never_imports_the_validator(tmp_path: Path) -> No
         "render_sbom(collect_inventory(), 'cyclonedx-json')\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('cyclonedx.validation', 'jsonschema')))))\n"
     )
+    start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    h.replay(benchmark, [time.perf_counter() - start])
     loaded = json.loads(done.stdout)
     h.check("validator modules imported on the default SBOM path", len(loaded), 0, "modules")
