@@ -78,6 +78,9 @@ def test_sbom_scan_and_provenance_at_session_end(project, run_enterprise, monkey
     outcome = verify_file(out_dir(project) / "provenance.intoto.json", [project.path / "public.pem"], artifacts=out_dir(project))
     assert outcome.failures == []
     assert {s["name"] for s in outcome.subjects} == {"sbom.cdx.json", "vulnerabilities.json", run.report_path.name}
+    statement = json.loads(__import__("base64").b64decode(json.loads((out_dir(project) / "provenance.intoto.json").read_text())["payload"]))
+    database = [d for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"] if d.get("name") == "osv-database"]
+    assert database and database[0]["digest"]["sha256"] == section["vulnerabilities"]["database_fingerprint"]
     result = verify_file(out_dir(project) / "test-result.intoto.json", [project.path / "public.pem"])
     assert result.failures == [] and result.predicate_type == "https://in-toto.io/attestation/test-result/v0.1"
 

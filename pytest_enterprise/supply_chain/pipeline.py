@@ -319,6 +319,7 @@ def produce_provenance(
             git=facts.git,
             builder_id=builder_id,
             slsa_level=artifacts.slsa["achieved"],
+            inputs=_scan_inputs(artifacts),
         )
         documents = [("provenance", PROVENANCE_FILE, statement)]
         if test_result:
@@ -329,6 +330,15 @@ def produce_provenance(
             artifacts.files[role] = write_envelope(output_dir / name, envelope)
     except EnterpriseError as error:
         artifacts.problems.append(f"provenance: {error}")
+
+
+def _scan_inputs(artifacts: Artifacts) -> list[dict[str, Any]]:
+    """The OSV database the scan read, pinned by its fingerprint."""
+    if artifacts.scan is None:
+        return []
+    database = artifacts.scan.database
+    uri = Path(database.path).resolve().as_uri()
+    return [{"uri": uri, "name": "osv-database", "digest": {"sha256": database.fingerprint}}]
 
 
 def _test_result_statement(subjects: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:

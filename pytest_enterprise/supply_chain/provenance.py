@@ -162,8 +162,12 @@ def build_provenance_statement(
     builder_id: str,
     build_type: str = BUILD_TYPE,
     slsa_level: int | LevelAssessment | None = None,
+    inputs: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """An in-toto Statement v1 with a SLSA provenance v1 predicate.
+
+    ``inputs`` are further resolved dependencies, e.g. the OSV database a scan read
+    (``{"uri", "digest": {"sha256": fingerprint}}``).
 
     ``git`` may hold ``commit``, ``branch``, ``remote`` and ``dirty``. ``slsa_level`` is the
     level ``assess_slsa_level`` achieved (or the assessment itself); it is written as
@@ -206,7 +210,7 @@ def build_provenance_statement(
                 "buildType": build_type,
                 "externalParameters": {"pytest_args": [str(a) for a in invocation.arguments]},
                 "internalParameters": internal,
-                "resolvedDependencies": _resolved_dependencies(inventory, git),
+                "resolvedDependencies": _resolved_dependencies(inventory, git) + [dict(i) for i in inputs],
             },
             "runDetails": {
                 "builder": {"id": builder_id, "version": {"pytest-enterprise": __version__}},
