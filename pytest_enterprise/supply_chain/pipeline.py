@@ -256,18 +256,20 @@ def assess_provenance(plan: Plan, artifacts: Artifacts, env: Mapping[str, str] |
     if not plan.provenance:
         return False
     env = os.environ if env is None else env
-    if plan.signing_key is None:
+    _builder, ci = detect_builder(env)
+    signed = plan.signing_key is not None
+    facts = BuildFacts(signed=signed, key_held_locally=True, hosted_platform=ci)
+    assessment = assess_slsa_level(plan.slsa_level, facts)
+    if not assessment.met:  # said even without a key: the level is out of reach either way
+        artifacts.gate_failures.append(assessment.refusal())
+    if not signed:
         message = (
             "provenance: no signing key (pass --key, set security.signing_key or"
             " $ENTERPRISE_SIGNING_KEY; `enterprise security keygen --out PREFIX` makes one)"
         )
         (artifacts.problems if plan.strict else artifacts.notes).append(message)
         return False
-    _builder, ci = detect_builder(env)
-    assessment = assess_slsa_level(plan.slsa_level, BuildFacts(signed=True, key_held_locally=True, hosted_platform=ci))
     artifacts.slsa = assessment.to_dict()
-    if not assessment.met:
-        artifacts.gate_failures.append(assessment.refusal())
     return True
 
 
