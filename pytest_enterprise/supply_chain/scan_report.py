@@ -63,7 +63,7 @@ def render_scan_text(result: ScanResult) -> str:
 
     database = result.database
     lines = [
-        f"OSV database {database.path}: {database.records} advisories"
+        f"OSV database {database.path}: {database.records} records"
         f" ({database.withdrawn} withdrawn skipped), fingerprint {database.fingerprint[:16]}",
         f"{result.scanned} packages scanned: {len(result.active)} vulnerabilities"
         f" ({', '.join(f'{count} {level}' for level, count in scan_counts(result).items() if count) or 'none'}),"
