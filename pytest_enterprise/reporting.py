@@ -128,9 +128,10 @@ def _supply_chain_provenance(
         finished_on=parse_timestamp(record.run.finished_at or record.run.started_at),
         arguments=tuple(record.run.args),
         git=None if record.run.git is None else {"commit": record.run.git.commit, "branch": record.run.git.branch},
-        passed=tuple(t.nodeid for t in tests if t.is_unit and t.final_pass),
-        failed=tuple(t.nodeid for t in tests if t.is_unit and not t.final_pass),
+        # Each test in one list: a test that passed only on a rerun is "warned" (flaky).
+        passed=tuple(t.nodeid for t in tests if t.is_unit and t.first_pass),
         warned=tuple(t.nodeid for t in tests if t.is_unit and t.final_pass and not t.first_pass),
+        failed=tuple(t.nodeid for t in tests if t.is_unit and not t.final_pass),
     )
     subjects = list(artifacts.files.values())
     if outcome.report_path is not None:

@@ -125,3 +125,26 @@ def test_without_a_key_the_provenance_is_skipped_with_a_note(project, run_enterp
     run = run_enterprise("--enterprise-provenance")
     assert run.result.ret == 0
     assert any("no signing key" in note for note in run.report["supply_chain"]["notes"])
+
+
+def test_a_test_that_passed_on_a_rerun_makes_the_test_result_warned(project, run_enterprise):
+    project.makepyfile(test_suite="""
+from pathlib import Path
+
+def test_flaky():
+    marker = Path(__file__).with_name("flaky.count")
+    first = not marker.exists()
+    marker.write_text("1")
+    assert not first
+
+def test_ok():
+    pass
+""")
+    project.makefile(".yaml", **{"enterprise-config": "security:\n  signing_key: ci.key\n"})
+    run = run_enterprise("--enterprise-provenance", "-p", "rerunfailures", "--reruns", "1")
+    assert run.result.ret == 0
+    envelope = json.loads((project.path / "test-result.intoto.json").read_text())
+    predicate = json.loads(__import__("base64").b64decode(envelope["payload"]))["predicate"]
+    assert predicate["result"] == "WARNED"
+    assert predicate["warnedTests"] == ["test_suite.py::test_flaky"]
+    assert predicate["passedTests"] == ["test_suite.py::test_ok"] and predicate["failedTests"] == []
