@@ -33,7 +33,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from .errors import ConfigError, EnterpriseError, PermissionDeniedError
+from .errors import ConfigError, EnterpriseError
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -766,16 +766,9 @@ def read_yaml_document(path: Path, what: str = "file") -> tuple[Any, YamlSource]
 def read_text(path: Path, what: str = "file", error: type[EnterpriseError] = ConfigError) -> str:
     """A UTF-8 text file (a BOM is dropped); each way it can be unreadable is one ``error``
     naming the file (permission problems are ``PermissionDeniedError``, exit 3)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise error(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, expected a {what}") from None
-    except PermissionError:
-        raise PermissionDeniedError(f"{path}: permission denied reading the {what}") from None
-    except OSError as problem:
-        raise error(f"{path}: cannot read the {what}: {problem.strerror}") from None
+    from .files import read_bytes
+
+    raw = read_bytes(path, what, error)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as problem:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import PermissionDeniedError
+from .errors import EnterpriseError, InputError, PermissionDeniedError
 
 
 @contextmanager
@@ -53,3 +53,21 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     with atomic_writer(path, binary=True) as handle:
         handle.write(data)
     return Path(path)
+
+
+def read_bytes(
+    path: str | os.PathLike[str], what: str = "file", error: type[EnterpriseError] = InputError
+) -> bytes:
+    """The bytes of an input file; each way it can be unreadable is one ``error`` naming the
+    file and ``what`` it should be (permission problems are ``PermissionDeniedError``, exit 3)."""
+    file = Path(path)
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{file}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{file}: is a directory, expected a {what}") from None
+    except PermissionError:
+        raise PermissionDeniedError(f"{file}: permission denied reading the {what}") from None
+    except OSError as problem:
+        raise error(f"{file}: cannot read the {what}: {problem.strerror}") from None

@@ -80,10 +80,11 @@ def finish_run(
     )
     artifacts = None
     if supply_chain is not None:
-        artifacts = _supply_chain_artifacts(config, settings, record, supply_chain, outcome)
+        artifact_dir = _artifact_dir(config, settings)
+        artifacts = _supply_chain_artifacts(config, record, supply_chain, artifact_dir, outcome)
     _write_evidence(config, settings, record, quality_data, outcome)
     if artifacts is not None:
-        _supply_chain_provenance(config, settings, record, supply_chain, artifacts, outcome)
+        _supply_chain_provenance(record, supply_chain, artifacts, artifact_dir, outcome)
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
     return outcome
 
@@ -96,12 +97,11 @@ def _artifact_dir(config: pytest.Config, settings: EnterpriseConfig) -> Path:
 
 
 def _supply_chain_artifacts(
-    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, plan: Any, outcome: SessionOutcome
+    config: pytest.Config, record: RunRecord, plan: Any, output_dir: Path, outcome: SessionOutcome
 ) -> Any:
     """SBOM and scan before the report is written, so the report can describe them."""
     from .supply_chain.pipeline import assess_provenance, produce_artifacts
 
-    output_dir = _artifact_dir(config, settings)
     output_dir.mkdir(parents=True, exist_ok=True)
     artifacts = produce_artifacts(plan, project_root=config.rootpath, output_dir=output_dir)
     assess_provenance(plan, artifacts)
@@ -111,8 +111,7 @@ def _supply_chain_artifacts(
 
 
 def _supply_chain_provenance(
-    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, plan: Any, artifacts: Any,
-    outcome: SessionOutcome,
+    record: RunRecord, plan: Any, artifacts: Any, output_dir: Path, outcome: SessionOutcome
 ) -> None:
     """Signed provenance last: its subjects are every file the run wrote, the report too."""
     from .supply_chain.pipeline import RunFacts, produce_provenance
@@ -136,7 +135,7 @@ def _supply_chain_provenance(
     subjects = list(artifacts.files.values())
     if outcome.report_path is not None:
         subjects.append(outcome.report_path)
-    produce_provenance(plan, artifacts, subjects=subjects, facts=facts, output_dir=_artifact_dir(config, settings), assessed=True)
+    produce_provenance(plan, artifacts, subjects=subjects, facts=facts, output_dir=output_dir, assessed=True)
     new = artifacts.problems[problems_before:] + artifacts.gate_failures[failures_before:]
     if new:
         outcome.problems.extend(f"supply chain: {line}" for line in new)

@@ -249,7 +249,7 @@ def test_a_non_json_payload_is_reported_by_json(alice):
 
 
 def test_read_envelope(tmp_path):
-    with pytest.raises(InputError, match="no such envelope file"):
+    with pytest.raises(InputError, match="envelope file not found"):
         read_envelope(tmp_path / "missing.json")
     (tmp_path / "e.json").write_bytes(b"{}")
     assert read_envelope(tmp_path / "e.json") == b"{}"
@@ -311,9 +311,9 @@ def test_other_key_types_are_refused_clearly(tmp_path):
 
 
 def test_key_files_that_are_not_usable(tmp_path, alice):
-    with pytest.raises(InputError, match="missing.key: no such private key file"):
+    with pytest.raises(InputError, match="missing.key: private key file not found"):
         load_private_key(tmp_path / "missing.key")
-    with pytest.raises(InputError, match="missing.pub: no such public key file"):
+    with pytest.raises(InputError, match="missing.pub: public key file not found"):
         load_public_key(tmp_path / "missing.pub")
     (tmp_path / "junk.key").write_text("hello")
     with pytest.raises(InputError, match=r"junk\.key: not a PEM file"):

@@ -146,10 +146,11 @@ def _effective(options: argparse.Namespace) -> tuple[EnterpriseConfig, Any, dict
 
 
 def _known(flags: dict[str, Any], name: str) -> Any:
-    from ..flags.manager import UnknownFlagError, _suggest
+    from ..flags.manager import UnknownFlagError
+    from ..flags.model import did_you_mean
 
     if name not in flags:
-        raise UnknownFlagError(f"unknown flag {name!r}{_suggest(name, flags)}")
+        raise UnknownFlagError(f"unknown flag {name!r}{did_you_mean(name, flags)}")
     return flags[name]
 
 

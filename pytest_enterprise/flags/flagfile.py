@@ -46,7 +46,14 @@ from ..config import one_line as _one_line
 from ..config import show_value as _show
 from ..errors import ConfigError, InputError, PermissionDeniedError
 from ..files import write_text_atomic
-from .model import FIELD_ALIASES, NAME_PATTERN, FeatureFlag, FlagFieldError
+from .model import (
+    FIELD_ALIASES,
+    NAME_PATTERN,
+    FeatureFlag,
+    FlagFieldError,
+    prerequisite_cycle,
+    prerequisite_problem,
+)
 
 __all__ = ["FIELD_ALIASES", "FLAG_FILE_SUFFIXES", "FlagFile", "load_flag_file", "new_flag_file"]
 
@@ -303,26 +310,10 @@ class FlagFile:
         return self._field_error(environment, name, path, problem)
 
     def _check_prerequisites(self, environment: str | None, flags: dict[str, FeatureFlag]) -> None:
-        edges: dict[str, list[str]] = {}
-        for name, flag in flags.items():
-            edges[name] = []
-            for index, prerequisite in enumerate(flag.prerequisites):
-                target = flags.get(prerequisite.flag)
-                if target is None:
-                    problem = f"unknown flag {prerequisite.flag!r}{_hint(prerequisite.flag, flags)}"
-                    raise self._prerequisite_error(environment, name, index, "flag", problem)
-                for variant in prerequisite.variants:
-                    if variant not in target.variant_names:
-                        shown = ", ".join(target.variant_names)
-                        problem = (
-                            f"flag {target.name!r} has no variant {variant!r}; "
-                            f"its variants: {shown}"
-                        )
-                        raise self._prerequisite_error(
-                            environment, name, index, "variants", problem
-                        )
-                edges[name].append(prerequisite.flag)
-        cycle = _find_cycle(edges)
+        problem = prerequisite_problem(flags, _hint)
+        if problem is not None:
+            raise self._prerequisite_error(environment, *problem)
+        cycle = prerequisite_cycle(flags)
         if cycle is None:
             return
         start = 0
@@ -627,29 +618,6 @@ def _key_for(mapping: Mapping[str, Any], field_name: Any) -> Any:
         if target == field_name and alias in mapping:
             return alias
     return field_name
-
-
-def _find_cycle(edges: Mapping[str, list[str]]) -> list[str] | None:
-    """A cycle ``[a, b, a]`` in the prerequisite graph, found depth first in file order."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    for root in edges:
-        if root in state:
-            continue
-        state[root] = 1
-        path = [root]
-        stack = [iter(edges[root])]
-        while stack:
-            following = next(stack[-1], None)
-            if following is None:
-                state[path.pop()] = 2
-                stack.pop()
-            elif following in edges and state.get(following) == 1:
-                return path[path.index(following) :] + [following]
-            elif following in edges and following not in state:
-                state[following] = 1
-                path.append(following)
-                stack.append(iter(edges[following]))
-    return None
 
 
 def _check_json_keys(value: Any) -> None:

@@ -36,7 +36,16 @@ from ..audit import AuditLog, MemoryAuditLog, default_actor, make_event
 from ..errors import UsageError
 from ..timeutil import format_timestamp, utc_now
 from .bucketing import VARIANT_SEED, bucket
-from .model import FeatureFlag, FlagFieldError, FlagStatus, FlagType, RolloutStrategy
+from .model import (
+    FeatureFlag,
+    FlagFieldError,
+    FlagStatus,
+    FlagType,
+    RolloutStrategy,
+    did_you_mean,
+    prerequisite_cycle,
+    prerequisite_problem,
+)
 
 __all__ = [
     "FlagManager",
@@ -63,39 +72,15 @@ class UnknownFlagWarning(UserWarning):
 
 
 def check_prerequisites(flags: Mapping[str, FeatureFlag]) -> None:
-    """Every prerequisite names a known flag, and none leads back to where it started."""
-    for flag in flags.values():
-        for index, prerequisite in enumerate(flag.prerequisites):
-            if prerequisite.flag not in flags:
-                raise FlagFieldError(
-                    flag.name, ("prerequisites", index),
-                    f"unknown flag {prerequisite.flag!r}{_suggest(prerequisite.flag, flags)}",
-                )  # fmt: skip
-            target = flags[prerequisite.flag]
-            for variant in prerequisite.variants:
-                if variant not in target.variant_names:
-                    raise FlagFieldError(
-                        flag.name, ("prerequisites", index, "variants"),
-                        f"{prerequisite.flag!r} has no variant {variant!r}; it has "
-                        f"{', '.join(target.variant_names)}",
-                    )  # fmt: skip
-    for name in flags:
-        _walk(name, flags, [])
-
-
-def _walk(name: str, flags: Mapping[str, FeatureFlag], path: list[str]) -> None:
-    if name in path:
-        cycle = " -> ".join(path[path.index(name) :] + [name])
-        raise FlagFieldError(path[0], ("prerequisites",), f"prerequisites form a cycle: {cycle}")
-    for prerequisite in flags[name].prerequisites:
-        _walk(prerequisite.flag, flags, path + [name])
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """Every prerequisite names a known flag (and its variants), and none leads back to where
+    it started; else a ``FlagFieldError`` at the first broken one."""
+    problem = prerequisite_problem(flags)
+    if problem is not None:
+        name, index, inner, text = problem
+        raise FlagFieldError(name, ("prerequisites", index) + (() if inner == "flag" else (inner,)), text)
+    cycle = prerequisite_cycle(flags)
+    if cycle is not None:
+        raise FlagFieldError(cycle[0], ("prerequisites",), f"prerequisites form a cycle: {' -> '.join(cycle)}")
 
 
 class _Entry:
@@ -246,7 +231,7 @@ class FlagManager:
         if name not in self._warned:
             self._warned.add(name)
             warnings.warn(
-                f"pytest-enterprise: unknown feature flag {name!r}{_suggest(name, self._flags)};"
+                f"pytest-enterprise: unknown feature flag {name!r}{did_you_mean(name, self._flags)};"
                 f" serving its default ({default})",
                 UnknownFlagWarning,
                 stacklevel=3,
@@ -402,7 +387,7 @@ class FlagManager:
     def _override_value(self, name: str, value: bool | str) -> str:
         flag = self._flags.get(name)
         if flag is None and name not in self._declared:
-            raise UnknownFlagError(f"cannot override unknown flag {name!r}{_suggest(name, self._flags)}")
+            raise UnknownFlagError(f"cannot override unknown flag {name!r}{did_you_mean(name, self._flags)}")
         choices = flag.variant_names if flag is not None else ("on", "off")
         if isinstance(value, bool):
             if flag is not None and flag.type is FlagType.VARIANT:
@@ -421,7 +406,7 @@ class FlagManager:
             self._ensure_loaded()
         flag = self._flags.get(name)
         if flag is None:
-            raise UnknownFlagError(f"unknown flag {name!r}{_suggest(name, self._flags)}")
+            raise UnknownFlagError(f"unknown flag {name!r}{did_you_mean(name, self._flags)}")
         return flag
 
     @property

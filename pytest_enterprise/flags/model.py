@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timezone
 from enum import Enum
@@ -33,6 +33,9 @@ __all__ = [
     "Prerequisite",
     "RolloutStrategy",
     "Variant",
+    "did_you_mean",
+    "prerequisite_cycle",
+    "prerequisite_problem",
 ]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
@@ -524,3 +527,51 @@ class _Validator:
 
 
 _DEFAULTS = {f.name: f.default for f in fields(FeatureFlag)}  # for ``to_dict``
+
+
+def prerequisite_problem(
+    flags: Mapping[str, FeatureFlag], hint: Callable[[str, Iterable[str]], str] | None = None
+) -> tuple[str, int, str, str] | None:
+    """The first prerequisite, in flag order, that names an unknown flag or variant, as
+    ``(flag, index, "flag" or "variants", problem)``; ``hint`` adds a did-you-mean."""
+    hint = hint or did_you_mean
+    for flag in flags.values():
+        for index, prerequisite in enumerate(flag.prerequisites):
+            target = flags.get(prerequisite.flag)
+            if target is None:
+                return flag.name, index, "flag", f"unknown flag {prerequisite.flag!r}{hint(prerequisite.flag, flags)}"
+            for variant in prerequisite.variants:
+                if variant not in target.variant_names:
+                    shown = ", ".join(target.variant_names)
+                    return flag.name, index, "variants", f"flag {target.name!r} has no variant {variant!r}; its variants: {shown}"
+    return None
+
+
+def prerequisite_cycle(flags: Mapping[str, FeatureFlag]) -> list[str] | None:
+    """A cycle ``[a, b, a]`` in the prerequisite graph, found depth first in flag order."""
+    edges = {name: [p.flag for p in flag.prerequisites] for name, flag in flags.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in edges:
+        if root in state:
+            continue
+        state[root] = 1
+        path = [root]
+        stack = [iter(edges[root])]
+        while stack:
+            following = next(stack[-1], None)
+            if following is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif following in edges and state.get(following) == 1:
+                return path[path.index(following) :] + [following]
+            elif following in edges and following not in state:
+                state[following] = 1
+                path.append(following)
+                stack.append(iter(edges[following]))
+    return None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when a known name is close to ``name``, else nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

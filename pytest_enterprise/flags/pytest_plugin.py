@@ -104,7 +104,7 @@ class FlagsPlugin:
 
     def _combinations(self, nodeid: str, names: list[str], mode: str) -> list[dict[str, str]]:
         from ..errors import UsageError
-        from .manager import _suggest
+        from .model import did_you_mean
 
         flags = self.run.manager.flags
         production = self.run.production_flags()
@@ -114,7 +114,7 @@ class FlagsPlugin:
             if flag is None:
                 where = self.run.flag_file_path or "the flag manager"
                 raise UsageError(
-                    f"{nodeid}: @pytest.mark.flags({name!r}): unknown flag{_suggest(name, flags)};"
+                    f"{nodeid}: @pytest.mark.flags({name!r}): unknown flag{did_you_mean(name, flags)};"
                     f" define it in {where}"
                 )
             domains[name] = flag.variant_names

@@ -330,10 +330,9 @@ class AuditRow:
 _AUDIT_NAMES = tuple(f.name for f in fields(AuditRow))
 _AUDIT_COLUMNS = ", ".join(_AUDIT_NAMES)
 
-_STATUS_COLUMNS = (
-    "framework, control_id, status, previous_status, notes, evidence, evidence_sha256,"
-    " expires_at, actor, recorded_at"
-)
+# Columns in ``ControlStatusChange`` field order, so rows map onto it both ways.
+_STATUS_NAMES = tuple(f.name for f in fields(ControlStatusChange))
+_STATUS_COLUMNS = ", ".join(_STATUS_NAMES)
 
 # Columns of ``runs`` in insert order; the summary is all of them except the record itself.
 _RUN_COLUMNS = (
@@ -523,21 +522,9 @@ class HistoryStore:
             ).fetchone()
             result = replace(change, previous_status=row[0] if row else None)
             conn.execute(
-                "INSERT INTO control_statuses (framework, control_id, status, previous_status,"
-                " notes, evidence, evidence_sha256, expires_at, actor, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    result.framework,
-                    result.control_id,
-                    result.status,
-                    result.previous_status,
-                    result.notes,
-                    result.evidence,
-                    result.evidence_sha256,
-                    result.expires_at,
-                    result.actor,
-                    result.recorded_at,
-                ),
+                f"INSERT INTO control_statuses ({_STATUS_COLUMNS})"
+                f" VALUES ({', '.join('?' * len(_STATUS_NAMES))})",
+                tuple(getattr(result, name) for name in _STATUS_NAMES),
             )
 
         self._write(write, f"recording the status of {change.framework}:{change.control_id}")

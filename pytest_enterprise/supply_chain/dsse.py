@@ -22,16 +22,15 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     EXIT_GATE_FAILED,
     EnterpriseError,
     InputError,
-    PermissionDeniedError,
     UsageError,
 )
+from ..files import read_bytes
 from .keys import key_id, public_key_of
 
 if TYPE_CHECKING:
@@ -114,15 +113,7 @@ def _b64(data: bytes) -> str:
 
 def read_envelope(path: str | os.PathLike[str]) -> bytes:
     """The bytes of an envelope file, for ``verify_envelope``."""
-    file = Path(path)
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such envelope file") from None
-    except IsADirectoryError:
-        raise InputError(f"{file}: is a directory, not an envelope file") from None
-    except PermissionError as exc:
-        raise PermissionDeniedError(f"{file}: cannot read the envelope ({exc.strerror})") from None
+    return read_bytes(path, "envelope file")
 
 
 def verify_envelope(

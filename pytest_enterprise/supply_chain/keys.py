@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, PermissionDeniedError, UsageError
+from ..files import read_bytes
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -218,16 +219,7 @@ def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
 
 
 def _read_key_file(file: Path, half: str) -> bytes:
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such {half} key file") from None
-    except IsADirectoryError:
-        raise InputError(f"{file}: is a directory, not a {half} key file") from None
-    except PermissionError as exc:
-        raise PermissionDeniedError(f"{file}: cannot read the {half} key ({exc.strerror})") from None
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read the {half} key ({exc.strerror})") from None
+    return read_bytes(file, f"{half} key file")
 
 
 def _permission_note(file: Path) -> str | None:
