@@ -35,6 +35,11 @@ class InputError(EnterpriseError):
     """An input file (report, catalog, flag file, OSV record) is malformed."""
 
 
+class OutputError(EnterpriseError):
+    """An output file or folder cannot be written: a file where a folder should be, a name
+    too long, a full disk, something at the path that must not be replaced."""
+
+
 class PermissionDeniedError(EnterpriseError):
     """A file or directory the tool must write or read is not accessible."""
 

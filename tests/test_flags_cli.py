@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import textwrap
 from collections import Counter
 from contextlib import closing
@@ -520,3 +523,61 @@ def test_actor_option_overrides_enterprise_actor(project, capsys):
     assert code == 0 and out.startswith("beta: disable by bob: ")
     assert change(capsys, "enable", "beta")[0] == 0
     assert [e["actor"] for e in log_events(capsys)] == ["bob", ACTOR]
+
+
+# -- concurrent edits and links -----------------------------------------------------------------
+
+_CREATOR = """
+import sys
+from pytest_enterprise.cli.main import main
+prefix, count = sys.argv[1], int(sys.argv[2])
+sys.stdin.readline()  # every creator starts at once
+codes = [main(["flags", "create", f"{prefix}_{i}", "--reason", "parallel"]) for i in range(count)]
+sys.exit(max(codes))
+"""
+
+
+def test_concurrent_creates_are_all_in_the_file_and_the_log(project, capsys):
+    """Twenty pairs of concurrent ``flags create``: two processes create twenty flags each, at
+    the same time. Without the edit lock, one's save overwrote the other's (flags lost, every
+    command exit 0, every one audited)."""
+    count = 20
+    creators = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CREATOR, prefix, str(count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        for prefix in ("left", "right")
+    ]
+    for creator in creators:
+        creator.stdin.write("go\n")
+        creator.stdin.flush()
+    for creator in creators:
+        out, err = creator.communicate(timeout=120)
+        assert creator.returncode == 0, err
+        assert "Traceback" not in err
+    created = {f"{prefix}_{i}" for prefix in ("left", "right") for i in range(count)}
+    in_file = set(load_flag_file(project / "flags.yaml").flags(None))
+    audited = [event["flag"] for event in log_events(capsys) if event["action"] == "create"]
+    assert created <= in_file, f"{len(created - in_file)} created flags missing from flags.yaml"
+    assert sorted(audited) == sorted(created)  # each audited once, and the file agrees
+    assert in_file - created == {"new_ui", "checkout", "beta", "legacy_search"}
+    assert (project / ".flags.yaml.lock").exists()  # the sidecar lock stays, documented
+
+
+def test_update_through_a_symlink_changes_the_target_and_keeps_the_link(project, capsys):
+    shared = project / "shared"
+    shared.mkdir()
+    (project / "flags.yaml").rename(shared / "flags.yaml")
+    (project / "flags.yaml").symlink_to(Path("shared") / "flags.yaml")
+    (shared / "flags.yaml").chmod(0o640)
+    code, _, err = change(capsys, "update", "new_ui", "--rollout", "50")
+    assert code == 0, err
+    assert (project / "flags.yaml").is_symlink()
+    assert load_flag_file(shared / "flags.yaml").flags(None)["new_ui"].rollout_percentage == 50
+    assert (shared / "flags.yaml").stat().st_mode & 0o777 == 0o640  # the target's mode is kept
+    assert sorted(p.name for p in shared.iterdir()) == [".flags.yaml.lock", "flags.yaml"]  # lock beside the target

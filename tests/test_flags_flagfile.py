@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_enterprise.config import ENVIRONMENTS
-from pytest_enterprise.errors import InputError, PermissionDeniedError
+from pytest_enterprise.errors import InputError, OutputError, PermissionDeniedError
 from pytest_enterprise.flags.flagfile import FlagFile, load_flag_file, new_flag_file
 from pytest_enterprise.flags.model import (
     CanaryGuard,
@@ -649,7 +649,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: s
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(InputError, match="cannot write the flag file: No space left on device"):
+    with pytest.raises(OutputError, match="cannot write the flag file: no space left on the device"):
         flag_file.save()
     assert path.read_text(encoding="utf-8") == first
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]

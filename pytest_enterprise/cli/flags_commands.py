@@ -6,7 +6,9 @@ flags as the active environment sees them (its profile applied; ``--environment`
 another). Changes edit the file's base definitions, through the same validation as the Python
 API, and each is written to the project's audit log. The file is saved first and the event
 recorded second; if the event cannot be recorded, the old file is put back, so a change is
-never in the file without being in the log.
+never in the file without being in the log. Each change holds the flag file's edit lock
+(``files.edit_lock``: ``.NAME.lock`` beside the file) from reading the file to recording the
+event, so concurrent commands apply one after the other and none is lost.
 """
 
 from __future__ import annotations
@@ -273,22 +275,40 @@ def _variant(text: str) -> dict[str, Any]:
 
 
 def _change(options: argparse.Namespace, apply: Any) -> int:
-    """Run ``apply(manager)`` on the file's base flags, save the file, record the audit."""
+    """Run ``apply(manager)`` on the file's base flags, save the file, record the audit.
+
+    The whole read-modify-write-audit runs under the flag file's edit lock, so two commands
+    never both change the file they read (the second reads what the first saved), and the
+    file and the audit log hold the same changes in the same order."""
+    from ..files import edit_lock
+
+    config = load_config(options)
+    path = _flag_file_path(options, config)
+    with edit_lock(path, what="flag file"):
+        recorded, flag_file = _change_locked(options, config, path, apply)
+    environment = config.environment
+    for event in recorded:
+        _say_changed(event, flag_file, environment)
+    if not recorded:
+        print(f"{options.name}: unchanged")
+    return 0
+
+
+def _change_locked(options: argparse.Namespace, config: EnterpriseConfig, path: Path, apply: Any) -> tuple[list[Any], Any]:
+    import os
+
     from ..audit import MemoryAuditLog
     from ..flags.flagfile import load_flag_file, new_flag_file
     from ..flags.manager import FlagManager
 
-    config = load_config(options)
-    path = _flag_file_path(options, config)
     creating = options.command == "create" and not path.exists()
     flag_file = new_flag_file(path) if creating else load_flag_file(path)
     staged = MemoryAuditLog()
     manager = FlagManager(flag_file.flags(None).values(), audit=staged, actor=options.actor)
-    apply(manager)
+    apply(manager, options, config)
     events = staged.events()
     if not events:
-        print(f"{options.name}: unchanged")
-        return 0
+        return [], flag_file
     old = None if creating else path.read_bytes()
     for name in dict.fromkeys(event.subject for event in events):  # in the order they changed
         flag = manager.flags.get(name)
@@ -299,19 +319,15 @@ def _change(options: argparse.Namespace, apply: Any) -> int:
     flag_file.save(path)
     audit = _audit(options, config)
     try:
-        recorded = [audit.record(event) for event in events]
+        return [audit.record(event) for event in events], flag_file
     except BaseException:
         if old is None:
-            path.unlink()
+            os.unlink(os.path.realpath(path))  # the file we created (through a dangling link)
         else:
             from ..files import write_bytes_atomic
 
-            write_bytes_atomic(path, old)
+            write_bytes_atomic(path, old, what="flag file")
         raise
-    environment = config.environment
-    for event in recorded:
-        _say_changed(event, flag_file, environment)
-    return 0
 
 
 def _say_changed(event: Any, flag_file: Any, environment: str) -> None:
@@ -332,7 +348,7 @@ def _shown(value: Any) -> str:
 def create_command(options: argparse.Namespace, extra: list[str]) -> int:
     fields = _fields(options)
 
-    def apply(manager: Any) -> None:
+    def apply(manager: Any, options: argparse.Namespace, config: EnterpriseConfig) -> None:
         if options.name in manager.flags:  # the manager's message names its Python method
             raise UsageError(f"flag {options.name!r} already exists; change it with 'enterprise flags update {options.name}'")
         manager.create_flag(options.name, reason=options.reason, **fields)
@@ -343,18 +359,23 @@ def create_command(options: argparse.Namespace, extra: list[str]) -> int:
 def update_command(options: argparse.Namespace, extra: list[str]) -> int:
     fields = _fields(options)
     require(bool(fields), "nothing to change: give at least one field option, e.g. --rollout 50")
-    return _change(options, lambda manager: manager.update_flag(options.name, reason=options.reason, **fields))
+    return _change(options, lambda manager, options, config: manager.update_flag(options.name, reason=options.reason, **fields))
 
 
 def toggle_command(options: argparse.Namespace, extra: list[str]) -> int:
     if options.verb == "disable":
-        return _change(options, lambda manager: manager.disable(options.name, reason=options.reason))
-    from ..flags.manager import previous_serving_status
+        return _change(options, lambda manager, options, config: manager.disable(options.name, reason=options.reason))
 
-    # The staged manager has no history: the status to resume comes from the project's log.
-    history = _audit(options, load_config(options)).events("flag", options.name)
-    status = previous_serving_status(history) or "enabled"
-    return _change(options, lambda manager: manager.enable(options.name, reason=options.reason, status=status))
+    def enable(manager: Any, options: argparse.Namespace, config: EnterpriseConfig) -> None:
+        from ..flags.manager import previous_serving_status
+
+        # The staged manager has no history: the status to resume comes from the project's
+        # log, read under the edit lock like the file, so a concurrent disable is seen.
+        history = _audit(options, config).events("flag", options.name)
+        status = previous_serving_status(history) or "enabled"
+        manager.enable(options.name, reason=options.reason, status=status)
+
+    return _change(options, enable)
 
 
 # -- evaluating ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from ..config import describe_value as _describe
 from ..config import dotted_path as _dotted
 from ..config import one_line as _one_line
 from ..config import show_value as _show
-from ..errors import ConfigError, InputError, PermissionDeniedError
+from ..errors import ConfigError, InputError
 from ..files import write_text_atomic
 from .model import (
     FIELD_ALIASES,
@@ -203,15 +203,8 @@ class FlagFile:
                 raise InputError(
                     _one_line(f"{target}: cannot save the {WHAT} as YAML: {error}")
                 ) from None
-        try:
-            return write_text_atomic(target, text)
-        except PermissionError as error:
-            raise PermissionDeniedError(
-                f"{target}: cannot write the {WHAT} ({error.strerror})"
-            ) from None
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise InputError(_one_line(f"{target}: cannot write the {WHAT}: {reason}")) from None
+        # Through a symlink to its target, keeping the file's mode; OS errors are one line.
+        return write_text_atomic(target, text, what=WHAT)
 
     # -- internals ------------------------------------------------------------------------
 
