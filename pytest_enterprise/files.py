@@ -128,7 +128,7 @@ def _make_parent(given: Path, target: Path, what: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise OutputError(f"{given}: cannot write the {what}: {_reason(target, _not_a_folder())}") from None
+        raise OutputError(f"{given}: cannot write the {what}: {os_problem(target, _not_a_folder())}") from None
     except OSError as problem:
         raise output_error(given, problem, what) from None
 
@@ -148,7 +148,7 @@ def output_error(
     """The one line an ``OSError`` on output ``path`` becomes: ``PATH: cannot write the WHAT:
     reason`` (``shown`` instead of ``path`` at the start, if given). Permission problems (a
     read-only file system too) are exit 3, the rest exit 2."""
-    reason = _reason(Path(path), problem)
+    reason = os_problem(Path(path), problem)
     message = f"{path if shown is None else shown}: cannot {verb} the {what}: {reason}"
     if problem.errno in _PERMISSION_ERRNOS:
         return PermissionDeniedError(message)
@@ -351,7 +351,8 @@ def _ours(problem: BaseException, temp_name: str) -> bool:
     return problem.filename in (None, temp_name)
 
 
-def _reason(path: Path, problem: OSError) -> str:
+def os_problem(path: Path, problem: OSError) -> str:
+    """What ``problem`` on ``path`` means, in a few words (no path, no errno)."""
     code = problem.errno
     if code == errno.ENOTDIR:
         blocker = _file_in_the_way(path)

@@ -99,10 +99,17 @@ def _artifact_dir(config: pytest.Config, settings: EnterpriseConfig) -> Path:
 def _supply_chain_artifacts(
     config: pytest.Config, record: RunRecord, plan: Any, output_dir: Path, outcome: SessionOutcome
 ) -> Any:
-    """SBOM and scan before the report is written, so the report can describe them."""
+    """SBOM and scan before the report is written, so the report can describe them; None
+    when their folder cannot be made (said as a problem, with its exit status)."""
+    from .files import make_folder
     from .supply_chain.pipeline import assess_provenance, produce_artifacts
 
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        make_folder(output_dir, what="folder for the supply-chain artifacts")
+    except EnterpriseError as error:
+        outcome.problems.append(f"supply chain: nothing written: {error}")
+        record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+        return None
     artifacts = produce_artifacts(plan, project_root=config.rootpath, output_dir=output_dir)
     assess_provenance(plan, artifacts)
     outcome.supply_chain = artifacts.section(output_dir, provenance_planned=plan.provenance)
@@ -192,7 +199,10 @@ def _write_evidence(
             record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
             header["run"]["exit_status"] = record.run.exit_status
             if report_path is not None:  # rare: say so in the file too
-                _stream_report(header, record, report_path, compress=False)
+                try:
+                    _stream_report(header, record, report_path, compress=False)
+                except EnterpriseError as again:  # the first copy stays, as atomic writes do
+                    outcome.problems.append(f"report not updated: {again}")
     outcome.report_path = report_path
 
 

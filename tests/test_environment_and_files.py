@@ -53,7 +53,7 @@ def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
 def test_atomic_write_permission_denied(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    with pytest.raises(PermissionDeniedError, match="cannot write here"):
+    with pytest.raises(PermissionDeniedError, match="cannot write the file: permission denied"):
         write_text_atomic(locked / "report.json", "x")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import sqlite3
 import subprocess
 import sys
@@ -552,6 +553,29 @@ def test_a_store_held_locked_gives_a_store_error_then_recovers(path):
             other.close()
         store.save_run(make_record("second"), None)
         assert len(store.recent_runs()) == 2
+
+
+def test_the_locked_message_says_how_long_it_waited_and_the_wait_is_the_busy_timeout(path):
+    """Each retry used to wait the full busy timeout again: "more than 30 s" came after 92 s."""
+    timeout = 0.4
+    with HistoryStore(path, busy_timeout=timeout) as store:
+        store.save_run(make_record("first"), None)
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            started = time.monotonic()
+            with pytest.raises(StoreError, match="locked by another process") as raised:
+                store.save_run(make_record("second"), None)
+            elapsed = time.monotonic() - started
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        said = float(re.search(r"gave up after ([0-9.]+) s \(busy timeout 0.4 s\)", str(raised.value)).group(1))
+        assert timeout <= elapsed < 1.5 * timeout  # one busy timeout, not one per attempt
+        assert abs(said - elapsed) < 0.1
+        # the connection's timeout is whole again for the next write
+        assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 400
+        store.save_run(make_record("second"), None)
 
 
 WRITER = textwrap.dedent(

@@ -188,8 +188,9 @@ _REQUIRED_TABLES = {
     3: _V2_TABLES | {"audit_events", "experiment_events"},
 }
 
-# A write that still finds the database locked after the full busy timeout is retried this many
-# times in all (with a short pause) before giving up with a StoreError.
+# A write that finds the database locked is tried this many times in all (with a short pause),
+# all within one busy timeout, before giving up with a StoreError that says how long it waited.
+# (SQLite gives up without waiting in a few lock states, e.g. a stale WAL snapshot.)
 _WRITE_ATTEMPTS = 3
 # The full integrity scan reads the whole file, so its cost grows with history; before writing
 # it runs at most this often (and always before a migration).
@@ -911,29 +912,46 @@ class HistoryStore:
         BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies to it and
         a transaction never fails half-way because another writer got in first.
         """
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                # WAL is a property of the file; this is a no-op once set. It cannot change
-                # inside a transaction, hence here.
-                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        shortened = False
+        try:
+            for attempt in range(1, _WRITE_ATTEMPTS + 1):
                 try:
-                    body(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        with suppress(sqlite3.Error):  # keep the original error
-                            conn.execute("ROLLBACK")
-                    raise
-                return
-            except sqlite3.OperationalError as exc:
-                if _is_locked(exc) and attempt < _WRITE_ATTEMPTS:
-                    time.sleep(_RETRY_PAUSE_S * attempt)
-                    continue
-                raise self._translate(exc, action) from exc
-            except sqlite3.Error as exc:
-                raise self._translate(exc, action) from exc
+                    # WAL is a property of the file; this is a no-op once set. It cannot change
+                    # inside a transaction, hence here.
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        body(conn)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            with suppress(sqlite3.Error):  # keep the original error
+                                conn.execute("ROLLBACK")
+                        raise
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_locked(exc):
+                        raise self._translate(exc, action) from exc
+                    # Retries share one busy timeout: the whole write waits at most that long,
+                    # so the message below tells the truth about the wait.
+                    pause = _RETRY_PAUSE_S * attempt
+                    remaining = self.busy_timeout - (time.monotonic() - started) - pause
+                    if attempt == _WRITE_ATTEMPTS or remaining <= 0:
+                        raise self._locked(action, time.monotonic() - started) from exc
+                    time.sleep(pause)
+                    self._set_busy_timeout(conn, remaining)
+                    shortened = True
+                except sqlite3.Error as exc:
+                    raise self._translate(exc, action) from exc
+        finally:
+            if shortened:  # the next write gets the full timeout again
+                with suppress(sqlite3.Error):
+                    self._set_busy_timeout(conn, self.busy_timeout)
+
+    def _set_busy_timeout(self, conn: sqlite3.Connection, seconds: float) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {max(1, int(seconds * 1000))}")
 
     def _query(self, sql: str, params: tuple[Any, ...], action: str) -> list[tuple[Any, ...]]:
         conn = self._reader()
@@ -1003,10 +1021,7 @@ class HistoryStore:
         if "malformed" in message or name.startswith("SQLITE_CORRUPT"):
             return self._corrupt(message)
         if _is_locked(exc):
-            return StoreError(
-                f"history store {self.path} stayed locked by another process for more than"
-                f" {self.busy_timeout:g} s while {action}; retry, or raise the busy timeout"
-            )
+            return self._locked(action, None)
         readonly = "readonly" in message or name.startswith("SQLITE_READONLY")
         cannot_open = "unable to open" in message or name.startswith("SQLITE_CANTOPEN")
         if readonly or (cannot_open and self._unwritable()):
@@ -1019,6 +1034,17 @@ class HistoryStore:
             return StoreError(f"history store {self.path}: {message} while {action}")
         return StoreError(f"history store {self.path}: {message} while {action}; {_WHAT_TO_DO}")
 
+    def _locked(self, action: str, waited: float | None) -> StoreError:
+        """The store stayed locked: say how long we actually waited when we measured it."""
+        if waited is None:
+            how_long = f"waited up to the busy timeout of {self.busy_timeout:g} s"
+        else:
+            how_long = f"gave up after {waited:.1f} s (busy timeout {self.busy_timeout:g} s)"
+        return StoreError(
+            f"history store {self.path} stayed locked by another process while {action}:"
+            f" {how_long}; retry, or raise the busy timeout"
+        )
+
     def _os_error(self, exc: OSError, action: str) -> Exception:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return PermissionDeniedError(
@@ -1026,8 +1052,12 @@ class HistoryStore:
                 " fix the permissions of the file and its directory or set"
                 " telemetry.history_path"
             )
+        from ..files import os_problem
+
+        if isinstance(exc, FileExistsError):  # mkdir -p met a file where a folder should be
+            exc = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         return StoreError(
-            f"history store {self.path}: {exc.strerror or exc} while {action}; {_WHAT_TO_DO}"
+            f"history store {self.path}: {os_problem(self.path, exc)} while {action}; {_WHAT_TO_DO}"
         )
 
     def _unwritable(self) -> bool:
