@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InputError, PermissionDeniedError, UsageError
-from ..files import read_bytes
+from ..errors import InputError, UsageError
+from ..files import make_folder, output_error, read_bytes
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -115,16 +115,19 @@ def _create_exclusive(path: Path, data: bytes, *, mode: int) -> None:
     ``link`` fails on an existing target, so no existing file is ever replaced and no reader sees
     a partial key. Where hard links are unsupported, an ``O_EXCL`` create is the fallback.
     """
+    make_folder(path.parent, what="folder for the key")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = _open_temp(path, mode)
-    except PermissionError as exc:
-        raise PermissionDeniedError(f"{path}: cannot write here ({exc.strerror})") from None
+    except OSError as exc:
+        raise output_error(path, exc, "key") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:  # a full disk, say: one line, and the temp file goes
+            raise output_error(path, exc, "key") from None
         try:
             os.link(temp_name, path)
         except FileExistsError:
@@ -151,8 +154,8 @@ def _write_exclusive(path: Path, data: bytes, mode: int) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     except FileExistsError:
         raise UsageError(f"{path} already exists; refusing to overwrite a key (choose another prefix)") from None
-    except PermissionError as exc:
-        raise PermissionDeniedError(f"{path}: cannot write here ({exc.strerror})") from None
+    except OSError as exc:
+        raise output_error(path, exc, "key") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

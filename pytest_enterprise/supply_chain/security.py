@@ -28,6 +28,7 @@ from typing import Any
 
 from ..config import EnterpriseConfig
 from ..errors import UsageError
+from ..files import make_folder
 from ..timeutil import rfc3339, utc_now
 
 __all__ = [
@@ -114,7 +115,7 @@ class SupplyChainSecurity:
         from .pipeline import RunFacts, produce_artifacts, produce_provenance
         from .scan_report import scan_counts
 
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(self.output_dir, what="output folder")
         plan = self.plan()
         started = utc_now()
         artifacts = produce_artifacts(plan, project_root=self.project_root, output_dir=self.output_dir, env=self.env, inventory=self.inventory())
@@ -188,7 +189,7 @@ class SLSAGenerator:
         artifacts = Artifacts(inventory=security.inventory())
         now = utc_now()
         out_dir = Path(output_file).parent if output_file else security.output_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(out_dir, what="output folder")
         facts = RunFacts(str(uuid.uuid4()), now, now, ("enterprise", "security", "slsa"))
         produce_provenance(
             plan, artifacts, subjects=paths, facts=facts, output_dir=out_dir, env=security.env,
