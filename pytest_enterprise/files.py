@@ -175,7 +175,11 @@ def read_bytes(
 
 @contextmanager
 def edit_lock(
-    path: str | os.PathLike[str], *, what: str = "file", timeout: float = EDIT_LOCK_TIMEOUT_S
+    path: str | os.PathLike[str],
+    *,
+    what: str = "file",
+    timeout: float = EDIT_LOCK_TIMEOUT_S,
+    create_folder: bool = False,
 ) -> Iterator[None]:
     """Hold an exclusive lock on editing ``path`` for the block: a read-modify-write inside
     it cannot interleave with another one, in this process or another.
@@ -186,6 +190,10 @@ def edit_lock(
     old. The file itself is not locked, because saving replaces it with a new inode. Waits up to
     ``timeout`` seconds, then one ``EnterpriseError`` saying how long it waited. Where
     ``fcntl`` does not exist (Windows) edits are not serialised, and a warning says so once.
+
+    When the file's folder does not exist, it is made only with ``create_folder`` (the edit
+    creates the file); otherwise there is nothing to edit and nothing is locked, so a command
+    that fails on the missing file leaves no folder behind.
     """
     try:
         import fcntl
@@ -195,7 +203,10 @@ def edit_lock(
         return
     output = _resolve_output(Path(path), what)
     target = output.target
-    if output.status is None:
+    if output.status is None and not target.parent.is_dir():
+        if not create_folder:
+            yield
+            return
         _make_parent(Path(path), target, what)
     lock_path = target.with_name(f".{target.name[:_TEMP_NAME_KEEP]}.lock")
     try:

@@ -284,7 +284,7 @@ def _change(options: argparse.Namespace, apply: Any) -> int:
 
     config = load_config(options)
     path = _flag_file_path(options, config)
-    with edit_lock(path, what="flag file"):
+    with edit_lock(path, what="flag file", create_folder=options.command == "create"):
         recorded, flag_file = _change_locked(options, config, path, apply)
     environment = config.environment
     for event in recorded:
