@@ -224,7 +224,7 @@ def edit_lock(
                 waited = time.monotonic() - started
                 if waited >= timeout:
                     raise OutputError(
-                        f"{path}: another command has been editing the {what} for {waited:.0f} s"
+                        f"{path}: another command has been editing the {what} for {waited:.1f} s"
                         f" (lock {lock_path}); retry when it has finished"
                     ) from None
                 time.sleep(min(pause, timeout - waited))
