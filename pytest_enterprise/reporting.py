@@ -92,15 +92,18 @@ def finish_run(
     if late is not None:
         _mark_interrupted(record, late)
     _write_evidence(config, settings, record, quality_data, outcome)
-    late = interruption() if interruption is not None else None
-    if late is not None and not record.run.interrupted:
-        # The signal came while the evidence was being written: write it again, marked. The
-        # history store replaces a run saved again under the same id, so it stays one row.
-        _mark_interrupted(record, late)
-        _write_evidence(config, settings, record, quality_data, outcome)
     if artifacts is not None:
         _supply_chain_provenance(record, supply_chain, artifacts, artifact_dir, outcome)
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
+    late = interruption() if interruption is not None else None
+    if late is not None and not record.run.interrupted:
+        # The signal came while the evidence was being written: write it again, marked (the
+        # history store replaces a run saved again under the same id, so it stays one row),
+        # and sign the provenance again, as its subjects include the report.
+        _mark_interrupted(record, late)
+        _write_evidence(config, settings, record, quality_data, outcome)
+        if artifacts is not None:
+            _supply_chain_provenance(record, supply_chain, artifacts, artifact_dir, outcome)
     return outcome
 
 
