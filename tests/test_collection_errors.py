@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_enterprise.model import RunInfo, RunRecord, evidence_gaps
 from pytest_enterprise.quality.metrics import analyze_run
@@ -186,3 +188,11 @@ def test_the_history_store_keeps_them(tmp_path):
     assert back.run.collection_errors == [{"nodeid": "tests/test_imp.py", "message": "x"}]
     assert back.run.interrupt_reason == "1 error during collection"
     assert back.tests[0].category == "collection"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_collection_error_text_gives_one_short_line(text):
+    message, exception_type = describe_collection_error(text)
+    assert message is None or ("\n" not in message and 0 < len(message) <= 300)
+    assert exception_type is None or (message is not None and message.startswith(exception_type))
