@@ -27,6 +27,9 @@ _GIT_QUESTIONS = {
     "branch": ("rev-parse", "--abbrev-ref", "HEAD"),
     "status": ("status", "--porcelain", "--untracked-files=no"),
 }
+# Read-only: plain ``git status`` refreshes the index and writes it back under
+# ``.git/index.lock``, which makes a git command run beside the tests (in CI) fail.
+_GIT_GLOBAL_OPTIONS = ("--no-optional-locks",)
 
 
 class GitQuery:
@@ -60,7 +63,7 @@ def git_info(directory: Path) -> GitInfo | None:
 def _start_git(directory: Path, args: tuple[str, ...]) -> subprocess.Popen[str] | None:
     try:
         return subprocess.Popen(
-            ["git", *args],
+            ["git", *_GIT_GLOBAL_OPTIONS, *args],
             cwd=directory,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -13,6 +13,9 @@ passed     yes   no
 failed     yes   yes     failure in call; category ``failure``
 error      yes   yes     setup/teardown error; category ``error``
 crashed    yes   yes     xdist worker died; category ``crash``
+error      yes   yes     a module (collector) failed to collect; category ``collection``,
+                         one ``collect`` phase, nodeid of the collector; the run's evidence
+                         is then incomplete (``evidence_gaps``)
 xpassed    yes   no      non-strict xpass (strict xpass is ``failed``)
 skipped    no    no      reported, not counted
 xfailed    no    no      a known defect, reported, not counted
@@ -28,6 +31,8 @@ from typing import Any
 
 UNIT_OUTCOMES = frozenset({"passed", "failed", "error", "crashed", "xpassed"})
 DEFECT_OUTCOMES = frozenset({"failed", "error", "crashed"})
+COLLECTION = "collection"
+"""Category of a collection error: the unit is the collector (usually a test module)."""
 SEVERITIES = ("critical", "high", "medium", "low")
 DEFAULT_SEVERITY = "medium"
 
@@ -225,6 +230,27 @@ class RunInfo:
     workers: int = 0
     process: str = "pytest"
     deselected: int = 0
+    # Collectors that failed to collect: [{"nodeid": ..., "message": ...}], in arrival order.
+    collection_errors: list[dict[str, Any]] = field(default_factory=list)
+    # Why the run stopped early, when it did and we know (e.g. "SIGTERM").
+    interrupt_reason: str | None = None
+
+
+def evidence_gaps(run: RunInfo) -> list[str]:
+    """Why the run's evidence is incomplete, one sentence each; empty when it is complete.
+
+    A module that failed to collect may have held tests of any control, and an interrupted
+    run did not run every test: a reader must know both before trusting what is absent.
+    """
+    gaps = []
+    errors = run.collection_errors
+    if errors:
+        names = ", ".join(error["nodeid"] for error in errors)
+        gaps.append(f"{len(errors)} module{'s' if len(errors) != 1 else ''} failed to collect ({names})")
+    if run.interrupted:
+        why = f" ({run.interrupt_reason})" if run.interrupt_reason else ""
+        gaps.append(f"the run was interrupted{why}: not every test ran")
+    return gaps
 
 
 @dataclass

@@ -137,6 +137,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
     if plugin is not None:
+        close = getattr(plugin, "close", None)
+        if close is not None:
+            close()  # the session puts back the signal handlers it installed
         config.pluginmanager.unregister(plugin)
 
 

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .model import Attempt, Subtest, TestResult
+from .model import COLLECTION, Attempt, Phase, Subtest, TestResult
 from .timeutil import rfc3339
 
 META_ATTRIBUTE = "enterprise_meta"
@@ -60,6 +60,29 @@ class Recorder:
         duration = round(report.duration, 6)
         attempt.add_phase("crash" if when == "???" else when, outcome, duration)
         _update_attempt(attempt, when, outcome, report)
+
+    def record_collection_error(self, report: Any) -> bool:
+        """Count a failed collect report as a unit with one defect (category ``collection``).
+
+        The unit is the collector (usually a module): its tests were never known, so it stands
+        for them. Under xdist every worker collects the whole suite, so the same error can come
+        more than once; it is counted once per nodeid. Returns True when it was new.
+        """
+        nodeid = report.nodeid or "."  # the session itself has an empty nodeid
+        if nodeid in self.tests:
+            return False
+        message, exception_type = describe_collection_error(report.longrepr)
+        duration = getattr(report, "duration", 0.0) or 0.0
+        attempt = Attempt(
+            number=1,
+            outcome="error",
+            phases=[Phase("collect", "failed", round(duration, 6))],
+            category=COLLECTION,
+            exception_type=exception_type,
+            message=message,
+        )
+        self.tests[nodeid] = TestResult(nodeid=nodeid, attempts=[attempt], worker=_worker_id(report))
+        return True
 
     def _new_test(self, report: Any) -> TestResult:
         # Built holding its first attempt: a list made by appending is over-allocated.
@@ -122,6 +145,22 @@ def _describe_failure(longrepr: Any) -> tuple[str | None, str | None]:
         # pytest drops the "AssertionError: " prefix of a rewritten assert ("assert 1 == 2").
         exception_type = match.group(1) if match else "AssertionError"
     return first_line[:_MESSAGE_LIMIT] or None, exception_type
+
+
+def describe_collection_error(longrepr: Any) -> tuple[str | None, str | None]:
+    """The exception line of a collection error (pytest's last ``E   Name: ...`` line) and
+    its type, else the first line of the text."""
+    text = str(longrepr) if longrepr is not None else ""
+    lines = text.strip().splitlines()
+    for line in reversed(lines):
+        if not line.startswith("E   "):
+            continue
+        content = line[4:]
+        match = _EXCEPTION_NAME.match(content)
+        if match and not content.startswith(" "):
+            return content.strip()[:_MESSAGE_LIMIT], match.group(1)
+    first = lines[0].strip() if lines else ""
+    return first[:_MESSAGE_LIMIT] or None, None
 
 
 def _subtest(report: Any) -> Subtest:

@@ -8,6 +8,7 @@ other evidence is still written and the user never sees a traceback.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from .report.json_report import report_chunks, report_header
 
 REPORT_FILENAME = "enterprise-report.json"
 _TESTS_FAILED = int(pytest.ExitCode.TESTS_FAILED)
+_INTERRUPTED = int(pytest.ExitCode.INTERRUPTED)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class SessionOutcome:
     compliance: dict[str, Any] | None = None  # the report's compliance section, when assessed
     flags: dict[str, Any] | None = None  # the report's flags section, when flags are on
     supply_chain: dict[str, Any] | None = None  # the report's supply_chain section
+    run: Any = None  # model.RunInfo: collection errors, interruption, evidence gaps
 
 
 def finish_run(
@@ -48,10 +51,12 @@ def finish_run(
     compliance: Any = None,
     flags: Any = None,
     supply_chain: Any = None,
+    interruption: Callable[[], str | None] | None = None,
 ) -> SessionOutcome:
     """``compliance`` is the run's ``ComplianceContext`` when frameworks are assessed;
     ``flags`` the run's ``FlagsRun`` when feature flags are on; ``supply_chain`` the
-    ``Plan`` of artifacts to emit."""
+    ``Plan`` of artifacts to emit; ``interruption`` says why the run counts as interrupted
+    when a signal was held back while we finish (None: none came)."""
     _add_environment(record)
     telemetry = settings.telemetry
     quality = analyze_run(record, thresholds=telemetry.quality_thresholds)
@@ -77,15 +82,28 @@ def finish_run(
         problems=problems,
         compliance=compliance_data,
         flags=flags_data,
+        run=record.run,
     )
     artifacts = None
     if supply_chain is not None:
         artifact_dir = _artifact_dir(config, settings)
         artifacts = _supply_chain_artifacts(config, record, supply_chain, artifact_dir, outcome)
+    late = interruption() if interruption is not None else None
+    if late is not None:
+        _mark_interrupted(record, late)
     _write_evidence(config, settings, record, quality_data, outcome)
     if artifacts is not None:
         _supply_chain_provenance(record, supply_chain, artifacts, artifact_dir, outcome)
     config.hook.pytest_enterprise_run_finished(config=config, record=record, quality=quality)
+    late = interruption() if interruption is not None else None
+    if late is not None and not record.run.interrupted:
+        # The signal came while the evidence was being written: write it again, marked (the
+        # history store replaces a run saved again under the same id, so it stays one row),
+        # and sign the provenance again, as its subjects include the report.
+        _mark_interrupted(record, late)
+        _write_evidence(config, settings, record, quality_data, outcome)
+        if artifacts is not None:
+            _supply_chain_provenance(record, supply_chain, artifacts, artifact_dir, outcome)
     return outcome
 
 
@@ -253,6 +271,15 @@ def _worse(current: int | None, candidate: int) -> int:
     if current in (EXIT_OK, _TESTS_FAILED) and candidate > current:
         return candidate
     return current
+
+
+def _mark_interrupted(record: RunRecord, reason: str) -> None:
+    """pytest's interrupted status (2), unless the run already ended worse."""
+    run = record.run
+    run.interrupted = True
+    run.interrupt_reason = run.interrupt_reason or reason
+    if run.exit_status in (None, EXIT_OK, _TESTS_FAILED):
+        run.exit_status = _INTERRUPTED
 
 
 def _add_environment(record: RunRecord) -> None:

@@ -223,8 +223,36 @@ class EnterpriseSession(_Collector):
         self.worker_deselected = 0
         self.outcome: Any = None  # reporting.SessionOutcome once the session finished
         self.git_query: Any = None  # environment.GitQuery, started at session start
+        self.interrupt_reason: str | None = None
+        self.collection_errors: list[dict[str, Any]] = []
+        from .interrupts import Signals
+
+        self.signals = Signals()
+        self.signals.install()  # SIGTERM finishes the session as interrupted (docs/telemetry.md)
         # Bound once: this is the per-report hot path.
         self.pytest_runtest_logreport = self.recorder.record
+
+    def close(self) -> None:
+        """Put back the signal handlers (called at unconfigure)."""
+        self.signals.close()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A collector that failed to collect is a unit with a defect: its tests never ran, so
+        # leaving it out would report a smaller, cleaner suite than the one asked for. Under
+        # xdist the controller gets each worker's failed collect reports here.
+        if report.failed and self.recorder.record_collection_error(report):
+            nodeid = report.nodeid or "."
+            message = self.recorder.tests[nodeid].attempts[0].message
+            self.collection_errors.append({"nodeid": nodeid, "message": message})
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        finally:
+            # From the end of the tests until the evidence is written, a signal is held back
+            # and recorded, so a late Ctrl-C cannot leave a half-written or unmarked run.
+            self.signals.defer()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -232,8 +260,14 @@ class EnterpriseSession(_Collector):
         # Every worker collects the whole suite, so each saw the same deselection.
         self.worker_deselected = max(self.worker_deselected, output.get(_DESELECTED_KEY, 0))
 
-    def pytest_keyboard_interrupt(self) -> None:
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.interrupted = True
+        if self.signals.terminated:
+            self.interrupt_reason = "SIGTERM"
+        elif isinstance(excinfo.value, pytest.Session.Interrupted):
+            self.interrupt_reason = str(excinfo.value)  # e.g. "1 error during collection"
+        else:
+            self.interrupt_reason = "KeyboardInterrupt"
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from .environment import GitQuery
@@ -244,10 +278,22 @@ class EnterpriseSession(_Collector):
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from .reporting import finish_run
 
-        record = self._run_record(int(exitstatus))
-        compliance = self.compliance.context if self.compliance.enabled else None
-        self.outcome = finish_run(self.config, self.settings, record, compliance, self.flags, self.supply_chain)
-        session.exitstatus = record.run.exit_status
+        self.signals.defer()  # also when the test loop never ran
+        try:
+            record = self._run_record(int(exitstatus))
+            compliance = self.compliance.context if self.compliance.enabled else None
+            self.outcome = finish_run(
+                self.config,
+                self.settings,
+                record,
+                compliance,
+                self.flags,
+                self.supply_chain,
+                interruption=self.signals.pending,
+            )
+            session.exitstatus = record.run.exit_status
+        finally:
+            self.signals.stop_deferring()
         # pytest keeps plugin objects alive through its teardown; let the results go now, or
         # every later garbage collection scans them (0.7 s at 50,000 tests).
         self.recorder.tests.clear()
@@ -264,6 +310,11 @@ class EnterpriseSession(_Collector):
         telemetry = self.settings.telemetry
         finished = utc_now()
         interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        reason = self.interrupt_reason
+        late = self.signals.pending()
+        if late is not None:
+            interrupted, reason = True, reason or late
+            exitstatus = _interrupted_status(exitstatus)
         workers = _xdist_workers(self.config)
         run = RunInfo(
             id=str(uuid.uuid4()),
@@ -277,6 +328,8 @@ class EnterpriseSession(_Collector):
             git=self.git_query.result() if self.git_query is not None else None,
             process=telemetry.process_name,
             deselected=self.worker_deselected if workers else self.deselected,
+            collection_errors=list(self.collection_errors),
+            interrupt_reason=reason if interrupted else None,
         )
         definition = OpportunityDefinition(
             per_unit=telemetry.opportunities_per_unit,
@@ -288,6 +341,13 @@ class EnterpriseSession(_Collector):
                 if not test.markers or "opportunities" not in test.markers:
                     test.opportunities = telemetry.opportunities_per_unit
         return RunRecord(run=run, tests=tests, opportunity_definition=definition, stages=telemetry.stages)
+
+
+def _interrupted_status(exitstatus: int) -> int:
+    """pytest's status for an interrupted run, unless it already reports something worse."""
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return int(pytest.ExitCode.INTERRUPTED)
+    return exitstatus
 
 
 def _xdist_workers(config: pytest.Config) -> int:

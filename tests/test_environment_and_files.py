@@ -41,6 +41,28 @@ def test_git_info(tmp_path):
     assert git_info(tmp_path).dirty is True
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_info_never_writes_the_index(tmp_path):
+    """Plain ``git status`` rewrites a stale index under .git/index.lock; a concurrent git
+    command in CI then fails. Ours only reads, and still answers while another holds the lock."""
+    run = lambda *args: subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    (tmp_path / "a.txt").write_text("one")
+    run("add", "a.txt")
+    run("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "first")
+    index = tmp_path / ".git" / "index"
+    before = index.stat()
+    os.utime(tmp_path / "a.txt", (before.st_mtime + 5, before.st_mtime + 5))  # stale stat data
+    assert git_info(tmp_path).dirty is False
+    after = index.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    lock = tmp_path / ".git" / "index.lock"
+    lock.write_text("")  # another git command is writing the index
+    info = git_info(tmp_path)
+    assert info is not None and len(info.commit) == 40 and info.dirty is False
+    assert lock.read_text() == ""
+
+
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
     target = tmp_path / "deep" / "report.json"
     write_text_atomic(target, "first")

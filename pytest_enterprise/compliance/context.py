@@ -167,10 +167,16 @@ class ComplianceContext:
 
 def run_facts(record: Any) -> dict[str, Any]:
     """The run a compliance result is evidence of, as plain data."""
+    from ..model import evidence_gaps
+
     run = record.run
+    gaps = evidence_gaps(run)
     return {
         "id": run.id,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "git_commit": run.git.commit if run.git else None,
+        "evidence_complete": not gaps,
+        "evidence_gaps": gaps,
+        "uncollected": [error["nodeid"] for error in run.collection_errors],
     }

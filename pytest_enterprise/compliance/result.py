@@ -93,6 +93,9 @@ class FrameworkResult:
     name: str
     version: str
     controls: list[ControlResult]
+    # Why this run's evidence is incomplete (modules that failed to collect, an interruption):
+    # any control may have had tests there, so every framework says so (docs/compliance.md).
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATES, 0)
@@ -129,6 +132,8 @@ class FrameworkResult:
             "compliant": ratios["percent_compliant"].numerator,
             "assessed": ratios["percent_compliant"].denominator,
             **{name: ratio.to_dict() for name, ratio in ratios.items()},
+            "evidence_complete": not self.notes,
+            "notes": self.notes,
             "controls": [control.to_dict() for control in self.controls],
         }
 

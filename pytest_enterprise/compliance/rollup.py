@@ -18,6 +18,12 @@ Precedence, first rule that applies wins (each is tested on its own):
 8. tests exist but all were skipped: ``not_reviewed``;
 9. nothing at all: ``not_tested``. No evidence is never ``passed``.
 
+When the run's evidence is incomplete (a module failed to collect, or the run was interrupted),
+the states stay what the collected evidence says, but every framework carries a note naming the
+gaps, and every control whose state rests on tests or on their absence (``passed``,
+``not_tested``, ``not_reviewed``, and ``not_applicable`` from ``na=`` tests) says in its reason
+that its evidence is incomplete: the missing tests might have been tied to it.
+
 Expired waivers and attestations are ignored by these rules and listed under ``expired``.
 """
 
@@ -93,6 +99,7 @@ def roll_up(
     """
     in_scope = {scoped.catalog.framework for scoped in scope}
     evidence, unscoped = _evidence_by_control(tests, in_scope, run)
+    gaps = list((run or {}).get("evidence_gaps") or ())
     waiver_of = _by_control(waivers)
     attestation_of = _by_control(attestations)
     frameworks = []
@@ -109,6 +116,7 @@ def roll_up(
                     waiver_of.get(key, ()),
                     attestation_of.get(key, ()),
                     now,
+                    gaps,
                 )
             )
         frameworks.append(
@@ -118,6 +126,7 @@ def roll_up(
                 name=catalog.name,
                 version=catalog.version,
                 controls=controls,
+                notes=[f"evidence incomplete: {gap}" for gap in gaps],
             )
         )
     return ComplianceResult(
@@ -186,6 +195,7 @@ def _control_result(
     waivers: Sequence[Resolved],
     attestations: Sequence[Resolved],
     now: datetime,
+    gaps: Sequence[str] = (),
 ) -> ControlResult:
     expired = [_described(r, now) for r in (*waivers, *attestations) if not r.item.is_active(now)]
     waiver_of = next((w for w in waivers if w.item.is_active(now)), None)
@@ -208,6 +218,9 @@ def _control_result(
         reason = f"{reason}{who}: {attestation.justification}"
     if expired:
         reason += f"; {len(expired)} expired waiver or attestation ignored"
+    if gaps and _rests_on_tests(decision, attestation):
+        incomplete = "evidence incomplete: " + "; ".join(gaps)
+        reason = f"{incomplete}; {reason}" if decision.state == NOT_TESTED else f"{reason}; {incomplete}"
     return ControlResult(
         framework=framework,
         id=control.id,
@@ -221,6 +234,14 @@ def _control_result(
         attestation=_described(attestation_of, now) if attestation_of is not None else None,
         expired=expired,
     )
+
+
+def _rests_on_tests(decision: Decision, attestation: Any) -> bool:
+    """Whether a control's state comes from its tests or their absence, which tests that never
+    ran could change; waivers, failures and manual findings stand regardless."""
+    if decision.state in (PASSED, NOT_TESTED, NOT_REVIEWED):
+        return True
+    return decision.state == NOT_APPLICABLE and attestation is None
 
 
 def _evidence_by_control(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_enterprise.model import Attempt, RunRecord, TestResult
+from pytest_enterprise.model import COLLECTION, Attempt, RunRecord, TestResult
 from pytest_enterprise.quality.sigma import (
     DEFAULT_QUALITY_THRESHOLDS,
     poisson_rate_ci,
@@ -44,6 +44,7 @@ NO_DATA = "no data"
 BASIS_POINT_ESTIMATE = "point estimate"
 BASIS_LOWER_BOUND = "95% lower bound"
 PHASE_STAGES = ("setup", "call", "teardown")
+COLLECT_STAGE = "collect"  # a stage only in runs where a module failed to collect
 UNSTAGED = "unstaged"
 PER_MILLION = 1_000_000
 PERCENT = 100.0
@@ -418,7 +419,11 @@ def _defect_label(attempt: Attempt) -> str:
 def _phase_stage_counts(units: Sequence[TestResult]) -> list[tuple[str, int, int]]:
     entering: Counter[str] = Counter()
     passing: Counter[str] = Counter()
+    uncollected = 0
     for test in units:
+        if test.category == COLLECTION:
+            uncollected += 1  # its tests never reached setup
+            continue
         outcomes: dict[str, bool] = {}
         for when, outcome in test.attempts[0].phase_outcomes():
             stage = _PHASE_ALIASES.get(when, when)
@@ -427,7 +432,12 @@ def _phase_stage_counts(units: Sequence[TestResult]) -> list[tuple[str, int, int
         for stage, passed in outcomes.items():
             entering[stage] += 1
             passing[stage] += passed
-    return [(name, entering[name], passing[name]) for name in PHASE_STAGES]
+    counts = [(name, entering[name], passing[name]) for name in PHASE_STAGES]
+    if uncollected:
+        # Every unit went through collection; only the collectors that failed did not pass it,
+        # so RTY falls with FPY. Listed only when it happened, as collection rarely fails.
+        counts.insert(0, (COLLECT_STAGE, len(units), len(units) - uncollected))
+    return counts
 
 
 def _marker_stage_counts(

@@ -18,6 +18,7 @@ from ..model import (
     RunRecord,
     Subtest,
     TestResult,
+    evidence_gaps,
 )
 
 SCHEMA_VERSION = "1.0.0"
@@ -74,6 +75,7 @@ def report_chunks(header: dict[str, Any], tests: Iterable[TestResult]) -> Iterat
 
 def run_section(record: RunRecord) -> dict[str, Any]:
     run = record.run
+    gaps = evidence_gaps(run)
     return {
         "id": run.id,
         "process": run.process,
@@ -91,6 +93,11 @@ def run_section(record: RunRecord) -> dict[str, Any]:
         "deselected": run.deselected,
         "opportunity_counting": asdict(record.opportunity_definition),
         "stages": record.stages,
+        "interrupt_reason": run.interrupt_reason,
+        "collection_errors": run.collection_errors,
+        # Derived, for a reader who must know before trusting what the report does not show.
+        "evidence_complete": not gaps,
+        "evidence_gaps": gaps,
     }
 
 
@@ -153,6 +160,8 @@ def record_from_report(report: dict[str, Any]) -> RunRecord:
         workers=run.get("xdist_workers", 0),
         process=run.get("process", "pytest"),
         deselected=run.get("deselected", 0),
+        collection_errors=[dict(error) for error in run.get("collection_errors", [])],
+        interrupt_reason=run.get("interrupt_reason"),
     )
     tests = [
         TestResult(

@@ -18,6 +18,9 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
     if pareto:
         write("")
         write(tabulate(pareto, headers=("top defects", "count", "share", "cumulative"), disable_numparse=True))
+    run = getattr(outcome, "run", None)
+    if run is not None:
+        _render_evidence_gaps(write, run)
     if outcome.compliance is not None:
         _render_compliance(write, terminalreporter, outcome.compliance)
     if getattr(outcome, "flags", None) is not None:
@@ -30,6 +33,26 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
         write(f"pytest-enterprise: {problem}", red=True, bold=True)
     if outcome.report_path is not None:
         write(f"enterprise report: {outcome.report_path}")
+
+
+def _render_evidence_gaps(write: Any, run: Any) -> None:
+    """Collection errors and interruptions: what the numbers above do not cover."""
+    from ..model import evidence_gaps
+
+    gaps = evidence_gaps(run)
+    if not gaps:
+        return
+    write("")
+    errors = run.collection_errors
+    if errors:
+        noun = "collection error" if len(errors) == 1 else "collection errors"
+        write(f"{len(errors)} {noun}: " + ", ".join(error["nodeid"] for error in errors)
+              + f" — counted as {'a defect' if len(errors) == 1 else 'defects'}", red=True, bold=True)  # fmt: skip
+    if run.interrupted:
+        why = f" ({run.interrupt_reason})" if run.interrupt_reason else ""
+        write(f"run interrupted{why}: recorded as interrupted, only the tests that ran are counted",
+              red=True, bold=True)  # fmt: skip
+    write("evidence incomplete: " + "; ".join(gaps), yellow=True)
 
 
 def _render_compliance(write: Any, terminalreporter: Any, compliance: dict[str, Any]) -> None:
@@ -46,6 +69,10 @@ def _render_compliance(write: Any, terminalreporter: Any, compliance: dict[str, 
     write(tabulate(framework_rows(compliance), headers=FRAMEWORK_HEADERS, disable_numparse=True))
     for label in labels(compliance):
         write(f"  {label}")
+    # The same gaps apply to every framework: say it once, naming them.
+    notes = dict.fromkeys(note for framework in compliance["frameworks"] for note in framework.get("notes", ()))
+    for note in notes:
+        write(f"{note}: passed and not_tested controls may be affected", yellow=True)
     attention = attention_rows(compliance, limit=10)
     if attention:
         write("")
