@@ -91,7 +91,7 @@ def test_zero_defects_shows_lower_bound_not_infinity(pytester: pytest.Pytester, 
     assert quality["defects"] == 0
     assert quality["sigma_level"] is None
     assert quality["sigma_lower_bound"] is not None and quality["sigma_lower_bound"] > 0
-    run.result.stdout.fnmatch_lines(["*Sigma level*≥*σ*"])
+    run.result.stdout.fnmatch_lines(["*Sigma demonstrated*≥*σ at 95% confidence*"])
 
 
 def test_no_tests_is_no_data(pytester: pytest.Pytester, run_enterprise):
