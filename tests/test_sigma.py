@@ -325,6 +325,7 @@ def _smallest_n_scipy(threshold: float, k: int) -> int:
         (5.0, 0, 12_877),
         (3.0, 3, 114),
         (4.0, 3, 1_247),
+        (5.0, 3, 33_329),  # docs/telemetry-math.md, section 5's table
     ],
 )
 def test_opportunities_to_demonstrate_golden_values(threshold: float, defects: int, expected: int) -> None:
