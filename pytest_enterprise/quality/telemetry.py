@@ -131,6 +131,7 @@ class SixSigmaTelemetry:
         self._store = _open_store(store)
         self._lock = threading.Lock()
         self._tally = ProcessTally(opportunities_per_unit)
+        self._count_unit = self._tally.unit  # bound once: the hot path does one call, no lookup
         # (time.time(), kind, passed, defect, message) awaiting flush(); only kept with a store.
         self._pending: list[tuple[float, str, bool | None, Defect | None, str | None]] | None = (
             [] if self._store is not None else None
@@ -139,7 +140,7 @@ class SixSigmaTelemetry:
     def record_unit_processed(self, passed: bool = True) -> None:
         """Record one unit; a failed one takes the defects recorded after it."""
         with self._lock:
-            self._tally.unit(passed)
+            self._count_unit(passed)
             if self._pending is not None:
                 self._pending.append((time.time(), "unit", bool(passed), None, None))
 
