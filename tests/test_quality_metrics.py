@@ -381,13 +381,18 @@ def test_sigma_non_increasing_as_defects_grow(case: tuple[int, int, int]) -> Non
     opportunities, a, b = case
     fewer, more = sorted((a, b))
 
-    def sigma_for(defects: int) -> float:
+    def sigma_for(defects: int) -> tuple[float, float, float]:
         m = compute_quality(units=opportunities, defects=defects, opportunities=opportunities,
                             first_pass=opportunities - defects,
                             final_pass=opportunities - defects)  # fmt: skip
-        return -math.inf if m.sigma_level is None else m.sigma_level
+        point = -math.inf if m.sigma_level is None else m.sigma_level
+        shown = -math.inf if m.sigma_lower_bound is None else m.sigma_lower_bound
+        threshold = -math.inf if m.quality_level_threshold is None else m.quality_level_threshold
+        return point, shown, threshold
 
-    assert sigma_for(fewer) >= sigma_for(more)
+    # The estimate, what is demonstrated, and so the level, all fall as defects grow.
+    for better, worse in zip(sigma_for(fewer), sigma_for(more)):
+        assert better >= worse
 
 
 # --------------------------------------------------------------------------- analyze_run
