@@ -439,3 +439,10 @@ def test_cli_failed_unit_then_its_defect_is_one_unit(project: Path, capsys):
     assert main(["telemetry", "status", "--process", "quality_gates"]) == 0
     status = capsys.readouterr().out
     assert "1 units, 1 defects, sigma ≤ " in status and "∞" not in status
+
+
+def test_status_of_another_process_names_the_recorded_ones(project: Path, capsys):
+    assert main(["telemetry", "record", "--unit", "--passed"]) == 0
+    capsys.readouterr()
+    assert main(["telemetry", "status"]) == 0  # the default process is telemetry.process_name
+    assert "recorded processes: quality_gates (use --process)" in capsys.readouterr().out
