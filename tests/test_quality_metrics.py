@@ -31,6 +31,7 @@ from pytest_enterprise.quality.metrics import (
 )
 from pytest_enterprise.quality.sigma import sigma_level, z_long_term
 from pytest_enterprise.report.json_report import build_report, record_from_report
+from pytest_enterprise.report.summary import level_text, quality_rows, sigma_text
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -334,6 +335,8 @@ def _brackets(estimate: float | None, interval: tuple | None) -> bool:
 def test_properties_of_computed_metrics(counts: dict) -> None:
     m = compute_quality(**counts)
     data = _to_json(m)
+    shown = " ".join(" ".join(row) for row in quality_rows(data)) + sigma_text(data) + level_text(data)
+    assert "∞" not in shown and "inf" not in shown.lower() and "nan" not in shown.lower()
     if counts["units"] == 0:
         assert m.quality_level == NO_DATA
         assert all(data[key] is None for key in METRIC_KEYS)
@@ -629,3 +632,15 @@ def test_worked_example_in_docs_matches() -> None:
     assert round(clean.sigma_lower_bound, 2) == 3.67
     assert clean.quality_level == "Fair"
     assert (clean.next_quality_level.name, clean.next_quality_level.units_needed) == ("Good", 481)
+
+
+def test_views_read_reports_of_older_versions() -> None:
+    # Before issue 10 a run with defects had no sigma_lower_bound and was rated on the estimate.
+    old = compute_quality(units=10, defects=2, opportunities=10, first_pass=8, final_pass=8)
+    data = {**_to_json(old), "sigma_lower_bound": None, "quality_level_basis": "point estimate"}
+    for key in ("next_quality_level", "defects_beyond_opportunities"):
+        del data[key]
+    rows = {name: value for name, value, _ in quality_rows(data)}
+    assert rows["Sigma demonstrated"] == "not in this report (written by an older version)"
+    assert rows["Quality level"] == "Poor, from the point estimate"
+    assert "Next level" not in rows

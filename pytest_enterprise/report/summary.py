@@ -106,9 +106,11 @@ def _sigma_estimate(quality: Mapping[str, Any]) -> str:
 def _demonstrated(quality: Mapping[str, Any]) -> str:
     bound = quality.get("sigma_lower_bound")
     confidence = (quality.get("quality_level_basis") or "95% lower bound").split(" ", 1)[0]
-    if bound is None:
+    if bound is not None:
+        return f"≥ {bound:.2f} σ at {confidence} confidence"
+    if quality.get("dpmo") == 1_000_000:
         return f"nothing at {confidence} confidence: every opportunity defective"
-    return f"≥ {bound:.2f} σ at {confidence} confidence"
+    return "not in this report (written by an older version)"
 
 
 def pareto_rows(quality: Mapping[str, Any], top: int = 5) -> list[tuple[str, str, str, str]]:
