@@ -1,8 +1,9 @@
 """Wrap an existing quality-gate engine so every gate decision becomes Six Sigma telemetry.
 
 Duck-typed: any method of the wrapped engine whose result has ``passed`` and ``violations``
-is a gate call. Each such call records one unit (passed or not) and one defect per violation,
-then hands the engine's result back unchanged. Everything else passes straight through.
+is a gate call. Each such call records one unit and one defect per violation, then hands the
+engine's result back unchanged. A unit with a violation is not a first-pass unit, even when the
+engine let it through (a defect is a defect; see docs/telemetry.md). Everything else passes straight through.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class EnterpriseAnalyzerIntegration:
 
     def record_gate_result(self, result: Any) -> Any:
         """Record one gate decision; returns ``result`` unchanged."""
-        self.telemetry.record_unit_processed(passed=bool(result.passed))
-        for violation in result.violations or ():
+        violations = list(result.violations or ())
+        # Recorded as failed, the unit takes the violations that follow as its own defects.
+        self.telemetry.record_unit_processed(passed=bool(result.passed) and not violations)
+        for violation in violations:
             self.telemetry.record_defect(
                 _violation_type(violation),
                 _field(violation, "message"),

@@ -91,7 +91,48 @@ def test_zero_defects_shows_lower_bound_not_infinity(pytester: pytest.Pytester, 
     assert quality["defects"] == 0
     assert quality["sigma_level"] is None
     assert quality["sigma_lower_bound"] is not None and quality["sigma_lower_bound"] > 0
-    run.result.stdout.fnmatch_lines(["*Sigma level*≥*σ*"])
+    run.result.stdout.fnmatch_lines(["*Sigma demonstrated*≥*σ at 95% confidence*"])
+
+
+def test_seven_passing_tests_say_what_they_demonstrate(
+    pytester: pytest.Pytester, run_enterprise
+):
+    # Issue 10.3: this printed "Quality level Poor, from the 95% lower bound" and "[1.73, ∞] σ".
+    jsonschema = pytest.importorskip("jsonschema")
+    from scipy import stats
+
+    from pytest_enterprise.cli.main import main
+    from pytest_enterprise.report.json_report import load_schema
+
+    pytester.makepyfile("import pytest\n\n@pytest.mark.parametrize('n', range(7))\ndef test_ok(n):\n    pass\n")
+    run = run_enterprise()
+    assert run.result.ret == 0
+    output = run.result.stdout.str()
+    summary = output[output.index("pytest-enterprise quality"):]
+    assert "∞" not in output and "inf" not in summary.lower()
+    run.result.stdout.fnmatch_lines([
+        "Sigma level (estimate) * none: 0 defects in 7 units",
+        "Sigma demonstrated * ≥ 1.89 σ at 95% confidence",
+        "Quality level * Poor, as demonstrated at 95%; not yet demonstrable above Poor with 7 units",
+        "Next level * Fair (≥ 3 σ) needs 44 units without a defect (this run: 7)",
+    ])  # fmt: skip
+    quality = run.quality
+    jsonschema.validate(run.report, load_schema())
+    bound = stats.binomtest(0, 7, alternative="less").proportion_ci(0.95).high
+    assert quality["sigma_lower_bound"] == pytest.approx(stats.norm.isf(bound) + 1.5)
+    assert quality["sigma_level_ci95"][1] is None  # unbounded: null in JSON, never a number
+    assert quality["next_quality_level"] == {
+        "name": "Fair", "threshold": 3.0, "defects_allowed": 0,
+        "opportunities_needed": 44, "units_needed": 44,
+    }  # fmt: skip
+    # The stored run renders the same facts, in text and markdown, without ∞.
+    for fmt in ("text", "markdown"):
+        out = pytester.path / f"quality.{fmt}"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(pytester.path)
+            assert main(["telemetry", "report", "--format", fmt, "--output", str(out)]) == 0
+        rendered = out.read_text()
+        assert "∞" not in rendered and "needs 44 units without a defect" in rendered
 
 
 def test_no_tests_is_no_data(pytester: pytest.Pytester, run_enterprise):

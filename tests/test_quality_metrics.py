@@ -31,20 +31,23 @@ from pytest_enterprise.quality.metrics import (
 )
 from pytest_enterprise.quality.sigma import sigma_level, z_long_term
 from pytest_enterprise.report.json_report import build_report, record_from_report
+from pytest_enterprise.report.summary import level_text, quality_rows, sigma_text
 
 FAST = settings(max_examples=60, deadline=None)
 
 REPORT_KEYS = [
-    "units", "defects", "opportunities", "dpu", "dpu_ci95", "dpmo", "dpmo_ci95", "fpy",
-    "fpy_ci95", "final_yield", "final_yield_ci95", "rty", "sigma_level", "sigma_level_ci95",
-    "sigma_lower_bound", "z_long_term", "z_long_term_lower_bound", "quality_level",
-    "quality_level_threshold", "quality_level_basis", "stages", "pareto", "flaky", "skipped",
-    "xfailed", "xpassed", "deselected", "opportunity_definition",
+    "units", "defects", "opportunities", "defects_beyond_opportunities", "dpu", "dpu_ci95",
+    "dpmo", "dpmo_ci95", "fpy", "fpy_ci95", "final_yield", "final_yield_ci95", "rty",
+    "sigma_level", "sigma_level_ci95", "sigma_lower_bound", "z_long_term",
+    "z_long_term_lower_bound", "quality_level", "quality_level_threshold", "quality_level_basis",
+    "next_quality_level", "stages", "pareto", "flaky", "skipped", "xfailed", "xpassed",
+    "deselected", "opportunity_definition",
 ]  # fmt: skip
 METRIC_KEYS = [
     "dpu", "dpu_ci95", "dpmo", "dpmo_ci95", "fpy", "fpy_ci95", "final_yield",
     "final_yield_ci95", "rty", "sigma_level", "sigma_level_ci95", "sigma_lower_bound",
     "z_long_term", "z_long_term_lower_bound", "quality_level_threshold", "quality_level_basis",
+    "next_quality_level",
 ]  # fmt: skip
 
 
@@ -56,6 +59,11 @@ def _to_json(metrics: QualityMetrics) -> dict:
 def _exact_ci(k: int, n: int) -> tuple[float, float]:
     ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
     return float(ci.low), float(ci.high)
+
+
+def _one_sided_upper(k: int, n: int, confidence: float = 0.95) -> float:
+    ci = stats.binomtest(k, n, alternative="less").proportion_ci(confidence, method="exact")
+    return float(ci.high)
 
 
 # --------------------------------------------------------------------------- import cost
@@ -128,9 +136,13 @@ def test_compute_quality_basic_numbers() -> None:
     assert m.sigma_level == pytest.approx(stats.norm.isf(0.1) + 1.5)
     assert m.z_long_term == pytest.approx(stats.norm.isf(0.1))
     assert m.sigma_level_ci95 == pytest.approx((sigma_level(high), sigma_level(low)))
-    assert m.sigma_lower_bound is None and m.z_long_term_lower_bound is None
+    # What 2 defects in 20 opportunities demonstrate: the one-sided 95% bound.
+    bound = _one_sided_upper(2, 20)
+    assert m.sigma_lower_bound == pytest.approx(stats.norm.isf(bound) + 1.5, rel=1e-7)
+    assert m.z_long_term_lower_bound == pytest.approx(stats.norm.isf(bound), rel=1e-7)
     assert (m.quality_level, m.quality_level_threshold) == ("Poor", None)
-    assert m.quality_level_basis == "point estimate"
+    assert m.quality_level_basis == "95% lower bound"
+    assert m.defects_beyond_opportunities == 0
     assert (m.flaky, m.skipped, m.xfailed, m.xpassed, m.deselected) == (1, 3, 1, 2, 4)
     assert m.opportunity_definition == "1 per test"
 
@@ -161,16 +173,23 @@ def test_zero_units_is_no_data_not_zero_or_hundred() -> None:
 def test_zero_defects_reports_a_lower_bound_never_infinity() -> None:
     m = compute_quality(units=1_000, defects=0, opportunities=1_000, first_pass=1_000,
                         final_pass=1_000, stages=[("call", 1_000, 1_000)])  # fmt: skip
-    p_high = 1 - 0.025 ** (1 / 1_000)
+    p_high = 1 - 0.025 ** (1 / 1_000)  # two-sided interval's upper end
+    p_bound = 1 - 0.05 ** (1 / 1_000)  # one-sided 95% bound: what the sample demonstrates
+    assert p_bound == pytest.approx(_one_sided_upper(0, 1_000), rel=1e-9)
     assert m.sigma_level is None and m.z_long_term is None
     assert m.dpmo == 0.0
     assert m.dpmo_ci95 == pytest.approx((0.0, p_high * 1e6), rel=1e-9)
-    assert m.sigma_lower_bound == pytest.approx(stats.norm.isf(p_high) + 1.5, rel=1e-9)
-    assert m.z_long_term_lower_bound == pytest.approx(stats.norm.isf(p_high), rel=1e-9)
-    assert m.sigma_level_ci95 == (m.sigma_lower_bound, None)
-    assert m.sigma_lower_bound == pytest.approx(4.18, abs=0.01)
+    assert m.sigma_level_ci95 == (pytest.approx(stats.norm.isf(p_high) + 1.5, rel=1e-9), None)
+    assert m.sigma_lower_bound == pytest.approx(stats.norm.isf(p_bound) + 1.5, rel=1e-9)
+    assert m.z_long_term_lower_bound == pytest.approx(stats.norm.isf(p_bound), rel=1e-9)
+    assert m.sigma_lower_bound == pytest.approx(4.25, abs=0.01)
     assert (m.quality_level, m.quality_level_threshold) == ("Good", 4.0)
     assert m.quality_level_basis == "95% lower bound"
+    # Excellent (5σ, 233 DPMO) takes 12,877 clean units: ln(0.05) / ln(1 - 233e-6), rounded up.
+    assert m.next_quality_level.to_dict() == {
+        "name": "Excellent", "threshold": 5.0, "defects_allowed": 0,
+        "opportunities_needed": 12_877, "units_needed": 12_877,
+    }  # fmt: skip
     assert m.fpy == 100.0 and m.fpy_ci95[1] == 100.0
     _to_json(m)
 
@@ -189,20 +208,31 @@ def test_lower_bound_grows_with_evidence() -> None:
 def test_every_opportunity_defective_gives_null_sigma_and_poor() -> None:
     m = compute_quality(units=3, defects=3, opportunities=3, first_pass=0, final_pass=0)
     assert m.sigma_level is None and m.z_long_term is None
+    assert m.sigma_lower_bound is None and m.z_long_term_lower_bound is None  # nothing shown
     assert m.dpmo == 1e6 and m.dpmo_ci95[1] == 1e6
     assert m.sigma_level_ci95[0] is None
     assert m.sigma_level_ci95[1] == pytest.approx(sigma_level(_exact_ci(3, 3)[0]))
     assert (m.quality_level, m.quality_level_threshold, m.quality_level_basis) == (
-        "Poor", None, "point estimate",
+        "Poor", None, "95% lower bound",
     )  # fmt: skip
+    following = m.next_quality_level
+    assert (following.name, following.defects_allowed) == ("Fair", 3)
+    assert _one_sided_upper(3, following.opportunities_needed) <= 66_807.2e-6
+    assert _one_sided_upper(3, following.opportunities_needed - 1) > 66_807.2e-6
     _to_json(m)
 
 
-def test_defects_beyond_opportunities_are_capped_for_dpmo_only() -> None:
-    m = compute_quality(units=2, defects=5, opportunities=4, first_pass=0, final_pass=0)
-    assert m.dpu == pytest.approx(2.5)  # a rate: may exceed 1
-    assert m.dpmo == 1e6
-    assert m.dpmo_ci95 == pytest.approx(tuple(x * 1e6 for x in _exact_ci(4, 4)))
+def test_defects_beyond_opportunities_must_be_said_not_hidden() -> None:
+    # Without defective_opportunities, more defects than opportunities cannot describe a process.
+    with pytest.raises(ValueError, match="defective_opportunities"):
+        compute_quality(units=2, defects=5, opportunities=4, first_pass=0, final_pass=0)
+    m = compute_quality(units=2, defects=5, opportunities=4, first_pass=0, final_pass=0,
+                        defective_opportunities=3)  # fmt: skip
+    assert m.dpu == pytest.approx(2.5)  # a rate: counts every defect, may exceed 1
+    assert m.dpmo == pytest.approx(750_000)  # defective opportunities only, never above 10⁶
+    assert m.dpmo_ci95 == pytest.approx(tuple(x * 1e6 for x in _exact_ci(3, 4)))
+    assert m.defects_beyond_opportunities == 2
+    assert _to_json(m)["defects_beyond_opportunities"] == 2
 
 
 def test_rty_skips_stages_nobody_entered() -> None:
@@ -248,6 +278,11 @@ def test_yield_ci_is_in_percent() -> None:
         {"stages": [("call", 3, 4)]},
         {"stages": [("call", -1, 0)]},
         {"thresholds": {"Good": math.nan}},
+        {"defects": 11},  # more than the opportunities
+        {"defects": 0},  # a unit failed without a defect
+        {"final_pass": 10, "first_pass": 10},  # a defect in a run where every unit passed
+        {"defective_opportunities": 2},  # more defective opportunities than defects
+        {"defects": 3, "defective_opportunities": 0},  # fewer than the failed units
     ],
 )
 def test_compute_quality_rejects_inconsistent_counts(kwargs: dict) -> None:
@@ -271,7 +306,9 @@ def run_counts(draw: st.DrawFn) -> dict:
     final_pass = draw(st.integers(0, units))
     first_pass = draw(st.integers(0, final_pass))  # every first-pass unit also passes finally
     opportunities = units + draw(st.integers(0, 3 * units))
-    defects = draw(st.integers(units - final_pass, max(units - final_pass, opportunities)))
+    # Each unit that did not pass holds at least one defect, and only those units hold any.
+    failed = units - final_pass
+    defects = draw(st.integers(failed, max(failed, opportunities - final_pass))) if failed else 0
     stage_count = draw(st.integers(0, 4))
     stages = []
     for index in range(stage_count):
@@ -298,6 +335,8 @@ def _brackets(estimate: float | None, interval: tuple | None) -> bool:
 def test_properties_of_computed_metrics(counts: dict) -> None:
     m = compute_quality(**counts)
     data = _to_json(m)
+    shown = " ".join(" ".join(row) for row in quality_rows(data)) + sigma_text(data) + level_text(data)
+    assert "∞" not in shown and "inf" not in shown.lower() and "nan" not in shown.lower()
     if counts["units"] == 0:
         assert m.quality_level == NO_DATA
         assert all(data[key] is None for key in METRIC_KEYS)
@@ -319,11 +358,23 @@ def test_properties_of_computed_metrics(counts: dict) -> None:
     sigma_low, sigma_high = m.sigma_level_ci95
     if m.defects == 0:
         assert m.sigma_level is None and sigma_high is None
-        assert m.sigma_lower_bound == sigma_low
+        # One-sided 95% is tighter than the two-sided interval's end (97.5% one-sided).
+        assert m.sigma_lower_bound > sigma_low
     elif m.sigma_level is not None:
         assert sigma_low is None or sigma_low <= m.sigma_level
         assert m.sigma_level <= sigma_high
         assert m.z_long_term == pytest.approx(m.sigma_level - 1.5)
+        assert m.sigma_lower_bound <= m.sigma_level
+    # Never nothing: with data, some sigma figure is finite.
+    assert any(x is not None for x in (m.sigma_level, m.sigma_lower_bound, sigma_low, sigma_high))
+    # The level is what the lower bound meets, and the next level is exactly out of reach.
+    if m.sigma_lower_bound is not None and m.quality_level_threshold is not None:
+        assert m.sigma_lower_bound >= m.quality_level_threshold
+    following = m.next_quality_level
+    if following is not None:
+        assert m.sigma_lower_bound is None or m.sigma_lower_bound < following.threshold
+        assert following.opportunities_needed > m.opportunities
+        assert following.units_needed * m.opportunities >= following.opportunities_needed * m.units
 
 
 @given(st.integers(1, 10_000).flatmap(lambda n: st.tuples(st.just(n), st.integers(1, n),
@@ -333,13 +384,18 @@ def test_sigma_non_increasing_as_defects_grow(case: tuple[int, int, int]) -> Non
     opportunities, a, b = case
     fewer, more = sorted((a, b))
 
-    def sigma_for(defects: int) -> float:
+    def sigma_for(defects: int) -> tuple[float, float, float]:
         m = compute_quality(units=opportunities, defects=defects, opportunities=opportunities,
                             first_pass=opportunities - defects,
                             final_pass=opportunities - defects)  # fmt: skip
-        return -math.inf if m.sigma_level is None else m.sigma_level
+        point = -math.inf if m.sigma_level is None else m.sigma_level
+        shown = -math.inf if m.sigma_lower_bound is None else m.sigma_lower_bound
+        threshold = -math.inf if m.quality_level_threshold is None else m.quality_level_threshold
+        return point, shown, threshold
 
-    assert sigma_for(fewer) >= sigma_for(more)
+    # The estimate, what is demonstrated, and so the level, all fall as defects grow.
+    for better, worse in zip(sigma_for(fewer), sigma_for(more)):
+        assert better >= worse
 
 
 # --------------------------------------------------------------------------- analyze_run
@@ -431,7 +487,7 @@ def test_analyze_run_survives_a_json_round_trip() -> None:
 def test_analyze_run_all_pass_uses_the_lower_bound() -> None:
     m = analyze_run(_record([_test(f"t.py::t{i}", _passed()) for i in range(30)]))
     assert m.defects == 0 and m.sigma_level is None
-    assert m.sigma_lower_bound == pytest.approx(sigma_level(1 - 0.025 ** (1 / 30)))
+    assert m.sigma_lower_bound == pytest.approx(sigma_level(1 - 0.05 ** (1 / 30)))
     assert m.quality_level_basis == "95% lower bound"
     assert m.rty == 100.0 and m.pareto == []
 
@@ -541,7 +597,7 @@ def test_analyze_run_passes_thresholds_through() -> None:
 
 def test_z_long_term_lower_bound_for_clean_runs() -> None:
     m = analyze_run(_record([_test(f"t{i}", _passed()) for i in range(30)]))
-    assert m.z_long_term_lower_bound == pytest.approx(z_long_term(1 - 0.025 ** (1 / 30)))
+    assert m.z_long_term_lower_bound == pytest.approx(z_long_term(1 - 0.05 ** (1 / 30)))
 
 
 def test_other_confidence_levels_are_labelled_honestly() -> None:
@@ -567,8 +623,24 @@ def test_worked_example_in_docs_matches() -> None:
     assert round(m.rty, 1) == 97.5
     assert round(m.sigma_level, 2) == 3.67 and round(m.z_long_term, 2) == 2.17
     assert [round(x, 2) for x in m.sigma_level_ci95] == [3.21, 4.24]
+    assert round(m.sigma_lower_bound, 2) == 3.27
     assert (m.quality_level, m.quality_level_threshold) == ("Fair", 3.0)
+    assert (m.next_quality_level.name, m.next_quality_level.units_needed) == ("Good", 1_247)
     clean = compute_quality(units=200, defects=0, opportunities=200, first_pass=200,
                             final_pass=200)  # fmt: skip
-    assert round(clean.dpmo_ci95[1]) == 18_275 and round(clean.sigma_lower_bound, 2) == 3.59
+    assert round(clean.dpmo_ci95[1]) == 18_275 and round(clean.sigma_level_ci95[0], 2) == 3.59
+    assert round(clean.sigma_lower_bound, 2) == 3.67
     assert clean.quality_level == "Fair"
+    assert (clean.next_quality_level.name, clean.next_quality_level.units_needed) == ("Good", 481)
+
+
+def test_views_read_reports_of_older_versions() -> None:
+    # Before issue 10 a run with defects had no sigma_lower_bound and was rated on the estimate.
+    old = compute_quality(units=10, defects=2, opportunities=10, first_pass=8, final_pass=8)
+    data = {**_to_json(old), "sigma_lower_bound": None, "quality_level_basis": "point estimate"}
+    for key in ("next_quality_level", "defects_beyond_opportunities"):
+        del data[key]
+    rows = {name: value for name, value, _ in quality_rows(data)}
+    assert rows["Sigma demonstrated"] == "not in this report (written by an older version)"
+    assert rows["Quality level"] == "Poor, from the point estimate"
+    assert "Next level" not in rows

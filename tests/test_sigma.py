@@ -13,8 +13,11 @@ from scipy import stats
 from pytest_enterprise.quality.sigma import (
     DEFAULT_QUALITY_THRESHOLDS,
     QualityLevel,
+    defect_rate_at,
+    opportunities_to_demonstrate,
     poisson_rate_ci,
     proportion_ci,
+    proportion_upper_bound,
     quality_level,
     sigma_level,
     upper_tail_quantile,
@@ -272,3 +275,89 @@ def test_quality_level_is_frozen_and_defaults_are_the_design_values() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         level.name = "Excellent"  # type: ignore[misc]
     assert dict(DEFAULT_QUALITY_THRESHOLDS) == {"Excellent": 5.0, "Good": 4.0, "Fair": 3.0}
+
+
+# --------------------------------------------------------------------------- demonstration
+
+
+def _one_sided_upper(k: int, n: int, confidence: float = 0.95) -> float:
+    ci = stats.binomtest(k, n, alternative="less").proportion_ci(confidence, method="exact")
+    return float(ci.high)
+
+
+@pytest.mark.parametrize(("k", "n"), _grid())
+def test_proportion_upper_bound_matches_scipy_one_sided(k: int, n: int) -> None:
+    assert proportion_upper_bound(k, n) == pytest.approx(_one_sided_upper(k, n), **CI_TOLERANCE)
+
+
+def test_proportion_upper_bound_zero_defects_closed_form_and_rule_of_three() -> None:
+    for n in (1, 7, 300, 10**6, 10**12):
+        assert proportion_upper_bound(0, n) == pytest.approx(1 - 0.05 ** (1 / n), rel=1e-12)
+    # The rule of three: at 95%, -ln(0.05)/n = 2.9957/n, about 3/n, for large n.
+    assert proportion_upper_bound(0, 10**6) * 10**6 == pytest.approx(-math.log(0.05), rel=1e-5)
+    assert proportion_upper_bound(3, 3) == 1.0
+
+
+@pytest.mark.parametrize(("dpmo", "sigma"), STANDARD_TABLE)
+def test_defect_rate_at_inverts_the_standard_table(dpmo: float, sigma: float) -> None:
+    assert defect_rate_at(sigma) * 1e6 == pytest.approx(dpmo, rel=2e-3)
+    assert sigma_level(defect_rate_at(sigma)) == pytest.approx(sigma, abs=1e-9)
+
+
+def _smallest_n_scipy(threshold: float, k: int) -> int:
+    """Independent oracle: smallest n with P(X <= k | n, p) <= 5% at the threshold's rate."""
+    p = float(stats.norm.sf(threshold - 1.5))
+    low, high = k, 10 * k + 10
+    while stats.binom.cdf(k, high, p) > 0.05:
+        low, high = high, 2 * high
+    while high - low > 1:  # P(X <= k) falls as n grows
+        middle = (low + high) // 2
+        low, high = (low, middle) if stats.binom.cdf(k, middle, p) <= 0.05 else (middle, high)
+    return high
+
+
+@pytest.mark.parametrize(
+    ("threshold", "defects", "expected"),
+    [
+        # 0 defects: ceil(ln 0.05 / ln(1 - p)); the rule of three (3/p) gives 45, 483, 12,896.
+        (3.0, 0, 44),
+        (4.0, 0, 481),
+        (5.0, 0, 12_877),
+        (3.0, 3, 114),
+        (4.0, 3, 1_247),
+        (5.0, 3, 33_329),  # docs/telemetry-math.md, section 5's table
+    ],
+)
+def test_opportunities_to_demonstrate_golden_values(threshold: float, defects: int, expected: int) -> None:
+    assert opportunities_to_demonstrate(threshold, defects) == expected
+    assert _smallest_n_scipy(threshold, defects) == expected
+
+
+def test_zero_defect_demonstration_is_ln_alpha_over_ln_one_minus_p() -> None:
+    for threshold in (2.0, 3.0, 4.0, 5.0, 6.0):
+        p = float(stats.norm.sf(threshold - 1.5))
+        n = opportunities_to_demonstrate(threshold)
+        assert n == math.ceil(math.log(0.05) / math.log1p(-p))
+        if p < 0.1:  # the rule of three (3/p) is the small-p form of the same bound
+            assert n == pytest.approx(3 / p, rel=0.03)
+        # Exactly the boundary: n clean opportunities demonstrate it, n - 1 do not.
+        assert _one_sided_upper(0, n) <= p < _one_sided_upper(0, n - 1)
+
+
+@given(st.floats(1.0, 6.0), st.integers(0, 40))
+@FAST
+def test_opportunities_to_demonstrate_is_the_boundary(threshold: float, defects: int) -> None:
+    n = opportunities_to_demonstrate(threshold, defects)
+    assert n > defects
+    assert quality_level(sigma_level(proportion_upper_bound(defects, n)), {"L": threshold}).name == "L"
+    if n - 1 > defects:
+        assert sigma_level(proportion_upper_bound(defects, n - 1)) < threshold
+
+
+def test_opportunities_to_demonstrate_edges() -> None:
+    assert opportunities_to_demonstrate(40.0) is None  # the rate underflows: no sample can
+    assert opportunities_to_demonstrate(-10.0) == 1  # below any sample's worst bound
+    with pytest.raises(ValueError):
+        opportunities_to_demonstrate(math.inf)
+    with pytest.raises(ValueError):
+        opportunities_to_demonstrate(3.0, -1)

@@ -73,7 +73,10 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
         if not runs:
             events = store.events(process)
             if not events:
-                print(f"no data recorded for process {process!r} in {store.path}")
+                others = [name for name in store.processes() if name != process]
+                # `telemetry record` defaults to another process than `status`: point there.
+                hint = f"; recorded processes: {', '.join(others)} (use --process)" if others else ""
+                print(f"no data recorded for process {process!r} in {store.path}{hint}")
                 return 0
             return _status_from_events(process, events, config)
     latest = runs[0]

@@ -16,8 +16,11 @@ from typing import Any
 from pytest_enterprise.model import COLLECTION, Attempt, RunRecord, TestResult
 from pytest_enterprise.quality.sigma import (
     DEFAULT_QUALITY_THRESHOLDS,
+    QualityLevel,
+    opportunities_to_demonstrate,
     poisson_rate_ci,
     proportion_ci,
+    proportion_upper_bound,
     quality_level,
     sigma_level,
     validate_thresholds,
@@ -28,6 +31,7 @@ __all__ = [
     "BASIS_LOWER_BOUND",
     "BASIS_POINT_ESTIMATE",
     "NO_DATA",
+    "NextLevel",
     "PHASE_STAGES",
     "UNSTAGED",
     "ParetoEntry",
@@ -41,6 +45,7 @@ __all__ = [
 ]
 
 NO_DATA = "no data"
+# Reports written before the level was always judged on the lower bound may still say this.
 BASIS_POINT_ESTIMATE = "point estimate"
 BASIS_LOWER_BOUND = "95% lower bound"
 PHASE_STAGES = ("setup", "call", "teardown")
@@ -94,13 +99,40 @@ class ParetoEntry:
         }
 
 
+@dataclass(frozen=True)
+class NextLevel:
+    """The next quality level above the demonstrated one, and the sample that would show it.
+
+    ``opportunities_needed`` is the smallest number of opportunities that, holding no more than
+    ``defects_allowed`` defective ones (this run's count), demonstrates ``threshold`` at the
+    report's confidence; ``units_needed`` converts it at this run's opportunities per unit. Both
+    are ``None`` when no finite sample can demonstrate the threshold.
+    """
+
+    name: str
+    threshold: float
+    defects_allowed: int
+    opportunities_needed: int | None
+    units_needed: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "defects_allowed": self.defects_allowed,
+            "opportunities_needed": self.opportunities_needed,
+            "units_needed": self.units_needed,
+        }
+
+
 @dataclass
 class QualityMetrics:
     """The quality result of one run; ``to_dict()`` is the JSON report's ``quality`` object.
 
     Every ``None`` means "no data" or "not a finite number" and serialises as JSON null; no field
-    ever holds ±inf or NaN. ``confidence`` is the level the ``*_ci95`` intervals were computed at
-    (0.95 unless a caller asked otherwise) and is not part of the report object.
+    ever holds ±inf or NaN. ``confidence`` is the level the ``*_ci95`` intervals and the one-sided
+    lower bounds were computed at (0.95 unless a caller asked otherwise) and is not part of the
+    report object.
     """
 
     units: int
@@ -123,6 +155,8 @@ class QualityMetrics:
     quality_level: str
     quality_level_threshold: float | None
     quality_level_basis: str | None
+    next_quality_level: NextLevel | None = None
+    defects_beyond_opportunities: int = 0
     stages: list[StageYield] = field(default_factory=list)
     pareto: list[ParetoEntry] = field(default_factory=list)
     flaky: int = 0
@@ -142,6 +176,7 @@ class QualityMetrics:
             "units": self.units,
             "defects": self.defects,
             "opportunities": self.opportunities,
+            "defects_beyond_opportunities": self.defects_beyond_opportunities,
             "dpu": self.dpu,
             "dpu_ci95": _as_list(self.dpu_ci95),
             "dpmo": self.dpmo,
@@ -159,6 +194,9 @@ class QualityMetrics:
             "quality_level": self.quality_level,
             "quality_level_threshold": self.quality_level_threshold,
             "quality_level_basis": self.quality_level_basis,
+            "next_quality_level": (
+                None if self.next_quality_level is None else self.next_quality_level.to_dict()
+            ),
             "stages": [stage.to_dict() for stage in self.stages],
             "pareto": [entry.to_dict() for entry in self.pareto],
             "flaky": self.flaky,
@@ -232,28 +270,57 @@ def _pareto(categories: Mapping[str, int]) -> list[ParetoEntry]:
 class _SigmaSummary:
     level: float | None
     ci: OptionalInterval
-    lower_bound: float | None
+    lower_bound: float  # -inf when every opportunity is defective
     z: float | None
-    z_lower_bound: float | None
+    z_lower_bound: float
 
 
-def _summarise_sigma(defects: int, opportunities: int, p_ci: Interval) -> _SigmaSummary:
+def _summarise_sigma(
+    defective: int, opportunities: int, p_ci: Interval, confidence: float
+) -> _SigmaSummary:
     p_low, p_high = p_ci
     # Higher DPMO means lower sigma, so the interval's ends swap.
     ci = (_finite_or_none(sigma_level(p_high)), _finite_or_none(sigma_level(p_low)))
-    if defects == 0:
-        # The point estimate would be +inf: report the 95% lower bound instead, never a cap.
-        return _SigmaSummary(None, ci, sigma_level(p_high), None, z_long_term(p_high))
-    p = defects / opportunities
+    # What the sample demonstrates: the one-sided bound, which the quality level is judged on.
+    p_bound = proportion_upper_bound(defective, opportunities, confidence)
+    lower, z_lower = sigma_level(p_bound), z_long_term(p_bound)
+    if defective == 0:
+        # The point estimate would be +inf: there is none, only what the sample demonstrates.
+        return _SigmaSummary(None, ci, lower, None, z_lower)
+    p = defective / opportunities
     # p == 1 (every opportunity a defect) gives -inf, which JSON cannot carry: null.
     return _SigmaSummary(
-        _finite_or_none(sigma_level(p)), ci, None, _finite_or_none(z_long_term(p)), None
+        _finite_or_none(sigma_level(p)), ci, lower, _finite_or_none(z_long_term(p)), z_lower
     )
 
 
 def _lower_bound_basis(confidence: float) -> str:
     # "95% lower bound" (BASIS_LOWER_BOUND) at the default confidence.
     return f"{confidence * 100:g}% lower bound"
+
+
+def _next_level(
+    level: QualityLevel,
+    thresholds: Mapping[str, float],
+    *,
+    defective: int,
+    units: int,
+    opportunities: int,
+    confidence: float,
+) -> NextLevel | None:
+    """The lowest level above ``level``, with the sample size that would demonstrate it."""
+    above = [
+        (name, threshold)
+        for name, threshold in validate_thresholds(thresholds)
+        if level.threshold is None or threshold > level.threshold
+    ]
+    if not above:
+        return None
+    name, threshold = above[-1]  # highest first, so the last is the next one up
+    needed = opportunities_to_demonstrate(threshold, defective, confidence)
+    # At this run's opportunities per unit, rounded up so the units hold enough opportunities.
+    units_needed = None if needed is None else -(-needed * units // opportunities)
+    return NextLevel(name, threshold, defective, needed, units_needed)
 
 
 def _no_data(
@@ -303,12 +370,19 @@ def compute_quality(
     xpassed: int = 0,
     deselected: int = 0,
     opportunity_definition: str = "",
+    defective_opportunities: int | None = None,
 ) -> QualityMetrics:
-    """Quality metrics from counts.
+    """Quality metrics from counts that describe one process.
 
-    ``opportunities`` is the total over all units. ``stages`` holds
-    ``(name, units entering, first-pass passes)``; ``categories`` maps a Pareto label to its
-    defect count.
+    ``opportunities`` is the total over all units. ``defective_opportunities`` is how many of
+    them hold a defect; it defaults to ``defects`` (one defect per defective opportunity). A
+    caller whose units can carry more defects than opportunities passes it explicitly: DPU and
+    the Pareto count every defect, DPMO only defective opportunities, and the difference is
+    reported as ``defects_beyond_opportunities``. ``stages`` holds ``(name, units entering,
+    first-pass passes)``; ``categories`` maps a Pareto label to its defect count.
+
+    Counts that cannot describe one process are refused with ``ValueError``: a unit that does
+    not finally pass carries at least one defect, and a defect belongs to a unit that does not.
     """
     _check_non_negative(
         units=units,
@@ -328,6 +402,23 @@ def compute_quality(
         )
     if units > 0 and opportunities == 0:
         raise ValueError(f"{units} units with zero opportunities: each unit has at least one")
+    if defective_opportunities is None:
+        defective_opportunities = defects
+    _check_non_negative(defective_opportunities=defective_opportunities)
+    if defective_opportunities > min(defects, opportunities):
+        raise ValueError(
+            f"{defective_opportunities} defective opportunities out of {opportunities} with "
+            f"{defects} defects: a defective opportunity is an opportunity holding a defect"
+            + ("; pass defective_opportunities" if defects > opportunities else "")
+        )
+    failed_units = units - final_pass
+    if defective_opportunities < failed_units:
+        raise ValueError(
+            f"{failed_units} units did not pass but only {defective_opportunities} defective "
+            "opportunities were counted: each such unit has at least one"
+        )
+    if defects and not failed_units:
+        raise ValueError(f"{defects} defects but every unit passed: a defect fails its unit")
     validate_thresholds(thresholds)  # fail on bad config even when there is no data
     stage_yields = [_stage_yield(name, n, k, confidence) for name, n, k in stages]
     pareto = _pareto(categories or {})
@@ -343,16 +434,20 @@ def compute_quality(
     if units == 0:
         return _no_data(stage_yields, pareto, **extra)
 
-    # DPMO is a proportion of opportunities, so it cannot pass 10⁶ (DPU, a rate, can pass 1).
-    defective_opportunities = min(defects, opportunities)
+    # DPMO counts defective opportunities, so it cannot pass 10⁶ (DPU, a rate, can pass 1).
     p_ci = proportion_ci(defective_opportunities, opportunities, confidence)
-    sigma = _summarise_sigma(defective_opportunities, opportunities, p_ci)
-    if sigma.lower_bound is not None:
-        level, basis = quality_level(sigma.lower_bound, thresholds), _lower_bound_basis(confidence)
-    else:
-        # A null point estimate here means -inf (all opportunities defective): the lowest level.
-        point = sigma.level if sigma.level is not None else -math.inf
-        level, basis = quality_level(point, thresholds), BASIS_POINT_ESTIMATE
+    sigma = _summarise_sigma(defective_opportunities, opportunities, p_ci, confidence)
+    # Judged on what the sample demonstrates, never on the point estimate: the level then only
+    # falls as defects are added, and a small clean run says "not yet shown", not "excellent".
+    level = quality_level(sigma.lower_bound, thresholds)
+    next_level = _next_level(
+        level,
+        thresholds,
+        defective=defective_opportunities,
+        units=units,
+        opportunities=opportunities,
+        confidence=confidence,
+    )
 
     return QualityMetrics(
         units=units,
@@ -369,12 +464,14 @@ def compute_quality(
         rty=_rolled_throughput_yield(stage_yields),
         sigma_level=sigma.level,
         sigma_level_ci95=sigma.ci,
-        sigma_lower_bound=sigma.lower_bound,
+        sigma_lower_bound=_finite_or_none(sigma.lower_bound),
         z_long_term=sigma.z,
-        z_long_term_lower_bound=sigma.z_lower_bound,
+        z_long_term_lower_bound=_finite_or_none(sigma.z_lower_bound),
         quality_level=level.name,
         quality_level_threshold=level.threshold,
-        quality_level_basis=basis,
+        quality_level_basis=_lower_bound_basis(confidence),
+        next_quality_level=next_level,
+        defects_beyond_opportunities=defects - defective_opportunities,
         stages=stage_yields,
         pareto=pareto,
         **extra,

@@ -18,8 +18,11 @@ __all__ = [
     "POOR",
     "STANDARD_SHIFT",
     "QualityLevel",
+    "defect_rate_at",
+    "opportunities_to_demonstrate",
     "poisson_rate_ci",
     "proportion_ci",
+    "proportion_upper_bound",
     "quality_level",
     "sigma_level",
     "upper_tail_quantile",
@@ -76,6 +79,29 @@ def proportion_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, floa
     return low, high
 
 
+def proportion_upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper–Pearson upper confidence bound for a binomial proportion k/n.
+
+    The largest defect rate the sample does not rule out at ``confidence``: the ``high`` end of
+    ``scipy.stats.binomtest(k, n, alternative="less").proportion_ci(confidence)``. With k = 0 it
+    is 1 − α^(1/n), whose large-n form −ln(α)/n ≈ 3/n at 95% is the rule of three.
+    """
+    _check_count("k", k)
+    _check_count("n", n)
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if k < 0 or k > n:
+        raise ValueError(f"k must be between 0 and n={n}, got {k}")
+    alpha = _alpha(confidence)
+    if k == n:
+        return 1.0
+    if k == 0:
+        return -math.expm1(math.log(alpha) / n)
+    from scipy.special import betaincinv
+
+    return float(betaincinv(k + 1, n - k, 1.0 - alpha))
+
+
 def poisson_rate_ci(count: int, exposure: float, confidence: float = 0.95) -> tuple[float, float]:
     """Exact (Garwood) interval for a Poisson rate count/exposure, e.g. defects per unit."""
     _check_count("count", count)
@@ -114,7 +140,7 @@ def upper_tail_quantile(p: float) -> float:
 def sigma_level(p: float, shift: float = STANDARD_SHIFT) -> float:
     """Short-term sigma level for defect probability p (DPMO / 10⁶), 1.5σ shift by default.
 
-    p = 0 gives ``math.inf``; callers report the 95% lower bound instead of displaying it.
+    p = 0 gives ``math.inf`` and p = 1 ``-math.inf``; reports carry neither (see metrics.py).
     """
     return upper_tail_quantile(p) + shift
 
@@ -122,6 +148,56 @@ def sigma_level(p: float, shift: float = STANDARD_SHIFT) -> float:
 def z_long_term(p: float) -> float:
     """Long-term Z for defect probability p: the sigma level without the 1.5σ shift."""
     return upper_tail_quantile(p)
+
+
+def defect_rate_at(sigma: float, shift: float = STANDARD_SHIFT) -> float:
+    """The defect probability whose sigma level is ``sigma``: the inverse of ``sigma_level``."""
+    if not isinstance(sigma, (int, float)) or not math.isfinite(sigma):
+        raise ValueError(f"sigma must be a finite number, got {sigma!r}")
+    return _STANDARD_NORMAL.cdf(shift - sigma)
+
+
+def opportunities_to_demonstrate(
+    threshold: float, defects: int = 0, confidence: float = 0.95
+) -> int | None:
+    """Smallest n such that ``defects`` defects in n opportunities demonstrate ``threshold`` σ.
+
+    "Demonstrate" is the test the quality level uses: the sigma level of the one-sided upper
+    bound ``proportion_upper_bound(defects, n, confidence)`` is at least ``threshold``. With no
+    defects this is about ln(α)/ln(1 − p) for the threshold's defect rate p (the rule of three:
+    about 3/p at 95%). ``None`` when no finite sample can do it (the threshold's defect rate
+    underflows to 0, beyond about 39σ).
+    """
+    _check_count("defects", defects)
+    if defects < 0:
+        raise ValueError(f"defects must be non-negative, got {defects}")
+    alpha = _alpha(confidence)
+    rate = defect_rate_at(threshold)
+    if rate <= 0.0:
+        return None
+
+    def demonstrates(n: int) -> bool:
+        return sigma_level(proportion_upper_bound(defects, n, confidence)) >= threshold
+
+    if defects == 0:
+        # The closed form lands on the answer or next to it; the exact test settles rounding.
+        n = 1 if rate >= 1.0 else max(1, math.ceil(math.log(alpha) / math.log1p(-rate)))
+        while n > 1 and demonstrates(n - 1):
+            n -= 1
+        while not demonstrates(n):
+            n += 1
+        return n
+    # The bound falls as n grows with the defects fixed: bracket by doubling, then bisect.
+    low, high = defects, max(defects + 1, 2 * defects)
+    while not demonstrates(high):
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if demonstrates(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def validate_thresholds(thresholds: Mapping[str, float]) -> list[tuple[str, float]]:

@@ -16,37 +16,101 @@ def quality_rows(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(metric, value, 95% interval) rows in the order a reader wants them."""
     if not quality.get("units"):
         return [("Units", "0", ""), ("All metrics", NO_DATA, "")]
-    return [
+    rows = [
         ("Units", f"{quality['units']:,}", ""),
         ("Defects", f"{quality['defects']:,}", ""),
         ("Opportunities", f"{quality['opportunities']:,}", ""),
+    ]
+    beyond = quality.get("defects_beyond_opportunities")
+    if beyond:
+        rows.append(("Defects beyond opportunities", f"{beyond:,}", "in DPU, not in DPMO"))
+    rows += [
         ("DPU", _fixed(quality["dpu"], 4), _interval(quality.get("dpu_ci95"), 4)),
         ("DPMO", _fixed(quality["dpmo"], 0), _interval(quality.get("dpmo_ci95"), 0)),
         ("First-pass yield", _percent(quality["fpy"]), _interval(quality.get("fpy_ci95"), 2, "%")),
         ("Final yield", _percent(quality["final_yield"]), _interval(quality.get("final_yield_ci95"), 2, "%")),
         ("RTY", _percent(quality["rty"]), ""),
-        ("Sigma level", sigma_text(quality), _interval(quality.get("sigma_level_ci95"), 2, " σ")),
+        ("Sigma level (estimate)", _sigma_estimate(quality), _sigma_interval(quality.get("sigma_level_ci95"))),
+        ("Sigma demonstrated", _demonstrated(quality), ""),
         ("Long-term Z (no shift)", _z_text(quality), ""),
-        ("Quality level", level_text(quality), ""),
+        ("Quality level", _level_row(quality), ""),
     ]
+    next_level = next_level_text(quality)
+    if next_level:
+        rows.append(("Next level", next_level, ""))
+    return rows
 
 
 def sigma_text(quality: Mapping[str, Any]) -> str:
-    if quality.get("sigma_lower_bound") is not None:
-        return f"≥ {quality['sigma_lower_bound']:.2f} σ"
-    if quality.get("sigma_level") is None:
+    """One short sigma figure for a status line or a trend table: never ∞."""
+    if quality.get("sigma_level") is not None:
+        return f"{quality['sigma_level']:.2f} σ"
+    if not quality.get("units"):
         return NO_DATA
-    return f"{quality['sigma_level']:.2f} σ"
+    if not quality.get("defects") and quality.get("sigma_lower_bound") is not None:
+        return f"≥ {quality['sigma_lower_bound']:.2f} σ"
+    high = (quality.get("sigma_level_ci95") or [None, None])[1]
+    return f"≤ {high:.2f} σ" if high is not None else NO_DATA
 
 
 def level_text(quality: Mapping[str, Any]) -> str:
+    """The quality level in one line, with the next level when there is one."""
+    text = _level_row(quality)
+    next_level = next_level_text(quality)
+    return f"{text}; next: {next_level}" if next_level else text
+
+
+def next_level_text(quality: Mapping[str, Any]) -> str:
+    """What it takes to demonstrate the next level, e.g. "Fair (≥ 3 σ) needs 44 units without a defect"."""
+    following = quality.get("next_quality_level")
+    if not following or not quality.get("units"):
+        return ""
+    name = f"{following['name']} (≥ {following['threshold']:g} σ)"
+    units = following.get("units_needed")
+    if units is None:
+        return f"{name} cannot be demonstrated by any finite number of units"
+    allowed = following.get("defects_allowed") or 0
+    if allowed:
+        condition = f"with at most {allowed:,} defect{'s' if allowed != 1 else ''}"
+    else:
+        condition = "without a defect"
+    return f"{name} needs {units:,} units {condition} (this run: {quality['units']:,})"
+
+
+def _level_row(quality: Mapping[str, Any]) -> str:
     level = quality.get("quality_level") or NO_DATA
+    if level == NO_DATA or not quality.get("units"):
+        return NO_DATA
     threshold = quality.get("quality_level_threshold")
-    if threshold is not None:
-        level += f" (≥ {threshold:g} σ)"
-    if quality.get("quality_level_basis") == "95% lower bound":
-        level += ", from the 95% lower bound"
-    return level
+    named = f"{level} (≥ {threshold:g} σ)" if threshold is not None else level
+    basis = quality.get("quality_level_basis")
+    if basis == "point estimate":  # reports written before the level was always demonstrated
+        return f"{named}, from the point estimate"
+    confidence = (basis or "95% lower bound").split(" ", 1)[0]
+    text = f"{named}, as demonstrated at {confidence}"
+    if quality.get("next_quality_level") and not quality.get("defects"):
+        # A clean run is limited by its size, not its defects: say so, so it never reads as a fault.
+        text += f"; not yet demonstrable above {level} with {quality['units']:,} units"
+    return text
+
+
+def _sigma_estimate(quality: Mapping[str, Any]) -> str:
+    if quality.get("sigma_level") is not None:
+        return f"{quality['sigma_level']:.2f} σ"
+    units = f"{quality['units']:,} unit{'s' if quality['units'] != 1 else ''}"
+    if not quality.get("defects"):
+        return f"none: 0 defects in {units}"
+    return f"none: every one of {quality['opportunities']:,} opportunities defective"
+
+
+def _demonstrated(quality: Mapping[str, Any]) -> str:
+    bound = quality.get("sigma_lower_bound")
+    confidence = (quality.get("quality_level_basis") or "95% lower bound").split(" ", 1)[0]
+    if bound is not None:
+        return f"≥ {bound:.2f} σ at {confidence} confidence"
+    if quality.get("dpmo") == 1_000_000:
+        return f"nothing at {confidence} confidence: every opportunity defective"
+    return "not in this report (written by an older version)"
 
 
 def pareto_rows(quality: Mapping[str, Any], top: int = 5) -> list[tuple[str, str, str, str]]:
@@ -72,7 +136,9 @@ def _z_text(quality: Mapping[str, Any]) -> str:
     if quality.get("z_long_term") is not None:
         return f"{quality['z_long_term']:.2f}"
     bound = quality.get("z_long_term_lower_bound")
-    return f"≥ {bound:.2f}" if bound is not None else NO_DATA
+    if not quality.get("defects") and bound is not None:
+        return f"≥ {bound:.2f}"
+    return "none: every opportunity defective"
 
 
 def _fixed(value: float | None, digits: int) -> str:
@@ -84,9 +150,20 @@ def _percent(value: float | None) -> str:
 
 
 def _interval(bounds: Any, digits: int, unit: str = "") -> str:
+    if not bounds or None in bounds:
+        return ""
+    low, high = bounds
+    return f"[{low:,.{digits}f}, {high:,.{digits}f}]{unit}"
+
+
+def _sigma_interval(bounds: Any) -> str:
+    """The two-sided interval; an open end (no defects, or all) is left out, never shown as ∞."""
     if not bounds:
         return ""
     low, high = bounds
-    low_text = "−∞" if low is None else f"{low:,.{digits}f}"
-    high_text = "∞" if high is None else f"{high:,.{digits}f}"
-    return f"[{low_text}, {high_text}]{unit}"
+    if low is not None and high is not None:
+        return f"[{low:.2f}, {high:.2f}] σ"
+    if high is not None:
+        return f"≤ {high:.2f} σ"
+    # No defects: the row below states the one-sided bound the level is judged on.
+    return ""
