@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .supply_chain.security import (
+from ..supply_chain.security import (
     RISK_WEIGHTS,
     SBOMFormat,
     SecurityLevel,
