@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from ..supply_chain.security import (
     RISK_WEIGHTS,
+    Attestation,
+    AttestationError,
     SBOMFormat,
     SecurityLevel,
+    SecurityReport,
     SLSALevel,
+    SLSALevelUnmetError,
     SupplyChainSecurity,
     risk_score,
 )
 
-__all__ = ["RISK_WEIGHTS", "SBOMFormat", "SLSALevel", "SecurityLevel", "SupplyChainSecurity", "risk_score"]
+__all__ = [
+    "RISK_WEIGHTS",
+    "Attestation",
+    "AttestationError",
+    "SBOMFormat",
+    "SLSALevel",
+    "SLSALevelUnmetError",
+    "SecurityLevel",
+    "SecurityReport",
+    "SupplyChainSecurity",
+    "risk_score",
+]
