@@ -134,6 +134,50 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"pytest-enterprise: {error}", returncode=error.exit_code)
 
 
+FLAGS_PLUGIN_NAME = "enterprise-flags"  # session.FLAGS_PLUGIN_NAME, kept here to stay light
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the flags plugin, ``@pytest.mark.flags`` is inert: say so for each such test.
+    Once per session; the flag machinery is not imported."""
+    if not items or config.pluginmanager.has_plugin(FLAGS_PLUGIN_NAME):
+        return
+    marked = marked_items(items, "flags")
+    if not marked:
+        return
+    from .flags.marker_warning import warn_inert
+
+    warn_inert(
+        marked,
+        "pytest-enterprise is off for this run; pass --enterprise-report or --enterprise-flags FILE,"
+        " or set telemetry.enabled or feature_flags.enabled in enterprise-config.yaml",
+    )
+
+
+def marked_items(items: list[Any], name: str) -> list[Any]:
+    """The items that carry marker ``name`` on themselves or on a parent (class, module...).
+
+    A parent's answer is computed once and shared by its items, so a 5,000-test suite without
+    the marker costs one look at each item's own marks and one per module or class.
+    """
+    parents: dict[int, bool] = {}
+
+    def parent_has(node: Any) -> bool:
+        if node is None:
+            return False
+        found = parents.get(id(node))
+        if found is None:
+            found = any(mark.name == name for mark in node.own_markers) or parent_has(node.parent)
+            parents[id(node)] = found
+        return found
+
+    return [
+        item for item in items
+        if any(mark.name == name for mark in item.own_markers) or parent_has(item.parent)
+    ]  # fmt: skip
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
     if plugin is not None:
