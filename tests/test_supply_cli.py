@@ -60,6 +60,11 @@ def test_a_level_above_what_can_be_proven_is_refused_and_nothing_written(project
     assert code == 1
     assert "L2" in err and "L3" in err and "unforgeable" in err.lower()
     assert not Path("slsa.json").exists()
+    # Without --subject the SBOM it would cover is judged unneeded before it is written.
+    before = sorted(p.name for p in project.iterdir())
+    code, _, err = run(capsys, "security", "slsa", "--level", "3", "--output", "slsa.json", "--key", "ci.key")
+    assert code == 1 and "unmet" in err
+    assert sorted(p.name for p in project.iterdir()) == before
 
 
 def test_verify_rejects_an_untrusted_key_and_a_threshold_it_cannot_meet(project, capsys):
