@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 import warnings
 from collections import deque
@@ -244,7 +245,7 @@ class FlagManager:
                 f"pytest-enterprise: unknown feature flag {name!r}{did_you_mean(name, self._flags)};"
                 f" serving its default ({default})",
                 UnknownFlagWarning,
-                stacklevel=3,
+                stacklevel=_caller_level(),
             )
         return default
 
@@ -718,6 +719,20 @@ def previous_serving_status(events: Iterable[Any]) -> str | None:
         if after.get("status") == FlagStatus.DISABLED.value and before.get("status"):
             return None if before["status"] == FlagStatus.DISABLED.value else before["status"]
     return None
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package (the
+    user's line), however many of our frames (a lazy load, a decorator, a ``with``) sit in
+    between. Runs once per unknown flag name."""
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and (
+        frame.f_globals.get("__name__", "").startswith("pytest_enterprise.flags.")
+        or frame.f_globals.get("__name__") == "contextlib"  # conditional_execution's with
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _always(user_id: Any, context: Any) -> bool:
