@@ -132,9 +132,8 @@ class FlagsPlugin:
 
     def _combinations(self, nodeid: str, names: list[str], mode: str) -> list[dict[str, str]]:
         from ..errors import UsageError
-        from .model import did_you_mean
-
         from .manager import majority_value
+        from .model import did_you_mean
 
         flags = self.run.manager.flags
         production = self.run.production_flags()
