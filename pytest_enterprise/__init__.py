@@ -15,6 +15,8 @@ _LAZY = {
     "MetricsSnapshot": "pytest_enterprise.quality.telemetry",
     "EnterpriseConfig": "pytest_enterprise.config",
     "EnterpriseAnalyzerIntegration": "pytest_enterprise.integration",
+    "SupplyChainSecurity": "pytest_enterprise.supply_chain.security",
+    "ComplianceMatrix": "pytest_enterprise.compliance.matrix",
     "EnterpriseError": "pytest_enterprise.errors",
     "RunRecord": "pytest_enterprise.model",
 }

@@ -134,6 +134,53 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"pytest-enterprise: {error}", returncode=error.exit_code)
 
 
+FLAGS_PLUGIN_NAME = "enterprise-flags"  # session.FLAGS_PLUGIN_NAME, kept here to stay light
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without the flags plugin, ``@pytest.mark.flags`` is inert: say so for each such test.
+    Once per session; the flag machinery is not imported."""
+    if not items or config.pluginmanager.has_plugin(FLAGS_PLUGIN_NAME):
+        return
+    marked = marked_items(items, "flags")
+    if not marked:
+        return
+    from .flags.marker_warning import warn_inert
+
+    warn_inert(
+        marked,
+        "pytest-enterprise is off for this run; pass --enterprise-report or --enterprise-flags FILE,"
+        " or set telemetry.enabled or feature_flags.enabled in enterprise-config.yaml",
+    )
+
+
+def marked_items(items: list[Any], name: str) -> list[Any]:
+    """The items that carry marker ``name`` on themselves or on a parent (class, module...).
+
+    Items come grouped by parent, so a parent's answer is reused while the parent stays the
+    same: a suite without the marker costs a look at each item's (usually empty) own marks.
+    """
+
+    def has(node: Any) -> bool:
+        while node is not None:
+            if any(mark.name == name for mark in node.own_markers):
+                return True
+            node = node.parent
+        return False
+
+    marked = []
+    last_parent: Any = None
+    parent_marked = False
+    for item in items:
+        parent = item.parent
+        if parent is not last_parent:
+            last_parent, parent_marked = parent, has(parent)
+        if parent_marked or (item.own_markers and any(mark.name == name for mark in item.own_markers)):
+            marked.append(item)
+    return marked
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin(SESSION_PLUGIN_NAME)
     if plugin is not None:

@@ -40,6 +40,8 @@ def register(config: pytest.Config) -> None:
     supply_chain = _supply_chain_plan(config, settings)
     if not (config.getoption("enterprise_report") or settings.telemetry.enabled or supply_chain):
         return
+    if flags is None:
+        _watch_flag_markers(config, settings)
     compliance = _compliance_context(config, settings)
     if hasattr(config, "workerinput"):
         plugin: object = WorkerEnricher(settings, compliance)
@@ -78,6 +80,23 @@ def _flags_run(config: pytest.Config, settings: EnterpriseConfig) -> Any:
     run = FlagsRun(flag_manager, settings, config.rootpath, flag_file)
     config.pluginmanager.register(FlagsPlugin(run), FLAGS_PLUGIN_NAME)
     return run
+
+
+def _watch_flag_markers(config: pytest.Config, settings: EnterpriseConfig) -> None:
+    """Feature flags are off but the plugin is on: ``@pytest.mark.flags`` still runs each value
+    of the flags ``flag_manager`` knows. Nothing is loaded until a marked test is collected,
+    and the report has no flags section."""
+    from pathlib import Path
+
+    from .flags.pytest_plugin import FlagsPlugin
+
+    def make_run() -> Any:
+        from .flags.feature_flags import flag_manager
+        from .flags.pytest_plugin import FlagsRun
+
+        return FlagsRun(flag_manager, settings, Path(config.rootpath), None)
+
+    config.pluginmanager.register(FlagsPlugin(make_run=make_run), FLAGS_PLUGIN_NAME)
 
 
 def _compliance_context(config: pytest.Config, settings: EnterpriseConfig) -> ComplianceRun:

@@ -3,6 +3,7 @@ the decorator's error handling."""
 
 from __future__ import annotations
 
+import json
 import logging
 import textwrap
 
@@ -228,3 +229,39 @@ def test_conditional_execution_records_errors_while_on():
     off = make(status="disabled")
     with conditional_execution("feature", manager=off) as enabled:
         assert enabled is False
+
+
+def test_the_decorator_defines_its_flag_so_it_can_be_updated():
+    manager = FlagManager([FeatureFlag(name="other", status="enabled")])
+
+    @enterprise_feature("advanced_analysis", "Enhanced code analysis algorithms", default=False, manager=manager)
+    def advanced(code, user_id=None):
+        return "advanced"
+
+    @advanced.fallback
+    def standard(code, user_id=None):
+        return "standard"
+
+    flag = manager.get_flag("advanced_analysis")
+    assert (flag.status.value, flag.strategy.value, flag.description) == ("disabled", "all_users", "Enhanced code analysis algorithms")
+    assert manager.defined_by_declaration("advanced_analysis") and manager.audit_events("advanced_analysis") == []
+    assert advanced("x", user_id="u1") == "standard"
+    # The guide's next step: change the decorated flag. Audited, with the declaration as before.
+    manager.update_flag("advanced_analysis", status="rollout", rollout_percentage=100.0, reason="go")
+    assert advanced("x", user_id="u1") == "advanced"
+    [event] = manager.audit_events("advanced_analysis")
+    before, after = json.loads(event.before_json), json.loads(event.after_json)
+    assert event.action == "update" and before["status"] == "disabled" and after["status"] == "rollout"
+    assert not manager.defined_by_declaration("advanced_analysis")
+    summary = manager.get_metrics_summary()
+    assert summary["total_flags"] == 2 and summary["flags"]["advanced_analysis"]["status"] == "rollout"
+
+    @enterprise_feature("on_by_default", default=True, manager=manager)
+    def fresh(user_id=None):
+        return "new"
+
+    assert manager.get_flag("on_by_default").status.value == "enabled" and fresh() == "new"
+    # A flag file that defines the name wins over the declaration, and loses nothing else.
+    manager.set_flags([FeatureFlag(name="on_by_default", status="disabled")])
+    assert manager.get_flag("on_by_default").status.value == "disabled"
+    assert manager.defined_by_declaration("advanced_analysis")  # back to its declaration: the file does not define it

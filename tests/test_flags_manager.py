@@ -438,3 +438,15 @@ def test_enable_resumes_the_status_before_the_kill_switch():
     assert manager.enable("f").status is FlagStatus.ROLLOUT
     fresh = FlagManager([flag("g", status="disabled")])
     assert fresh.enable("g").status is FlagStatus.ENABLED  # no history: plain enabled
+
+
+def test_the_unknown_flag_warning_points_at_the_callers_line():
+    from pytest_enterprise.flags.decorators import conditional_execution
+
+    manager = FlagManager()
+    manager.load_lazily(lambda loaded: loaded.set_flags([]))  # a lazy load adds frames between
+    with pytest.warns(UnknownFlagWarning) as seen:
+        manager.is_enabled("nope")
+        with conditional_execution("nope_either", manager=manager):
+            pass
+    assert [w.filename for w in seen] == [__file__, __file__]

@@ -191,7 +191,10 @@ def test_a_broken_flag_file_stops_the_run_with_its_line(project):
     result.stderr.fnmatch_lines(["*flags.yaml:3: flags.x.rollout_percentage: must be between 0 and 100, got 150*"])
 
 
-def test_without_the_plugin_enabled_the_marker_runs_once_and_the_fixture_works(pytester):
+INERT = "pytest_enterprise.flags.marker_warning.InertFlagsMarkerWarning"
+
+
+def test_without_the_plugin_enabled_the_marker_runs_once_and_says_why(pytester):
     pytester.makepyfile(test_plain="""
 import pytest
 
@@ -199,14 +202,73 @@ import pytest
 def test_once():
     pass
 
+@pytest.mark.flags("other")
+class TestMarkedClass:
+    def test_in_class(self):
+        pass
+
 def test_fixture(feature_flags):
     from pytest_enterprise.flags.feature_flags import flag_manager
     flag_manager.declare("beta", default=False)
     feature_flags.set("beta", True)
     assert flag_manager.is_enabled("beta")
 """)
-    result = pytester.runpytest("-p", "no:randomly", "-p", "no:benchmark", "--strict-markers", "-W", "error")
-    result.assert_outcomes(passed=2)
+    args = ("-p", "no:randomly", "-p", "no:benchmark", "-p", "no:cacheprovider", "--strict-markers")
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=3, warnings=2)
+    result.stdout.fnmatch_lines([
+        "*InertFlagsMarkerWarning: test_plain.py::test_once: @pytest.mark.flags has no effect, the test runs once:"
+        " pytest-enterprise is off for this run; pass --enterprise-report*",
+        "*InertFlagsMarkerWarning: test_plain.py::TestMarkedClass::test_in_class: @pytest.mark.flags has no effect*",
+    ])  # fmt: skip
+    assert "test_fixture: @pytest" not in result.stdout.str()
+    # Under -W error the warning is an error: one line and exit 2, not an INTERNALERROR.
+    strict = pytester.runpytest_subprocess(*args, "-W", "error")
+    assert strict.ret == 2 and "INTERNALERROR" not in strict.stdout.str() + strict.stderr.str()
+    strict.stdout.fnmatch_lines(["*pytest-enterprise: test_plain.py::test_once: @pytest.mark.flags has no effect*an error under the warning filters*"])
+    # The category is specific, so it can be filtered by itself.
+    quiet = pytester.runpytest_subprocess(*args, "-W", "error", "-W", f"ignore::{INERT}")
+    quiet.assert_outcomes(passed=3)
+
+
+CREATED_IN_CONFTEST = """
+from pytest_enterprise.flags.feature_flags import FlagStatus, flag_manager
+
+flag_manager.create_flag("made_in_conftest", description="made by code", status=FlagStatus.ENABLED)
+"""
+
+USES_CREATED = """
+import pytest
+from pytest_enterprise.flags.feature_flags import flag_manager
+
+@pytest.mark.flags("made_in_conftest")
+def test_made(request):
+    assert flag_manager.is_enabled("made_in_conftest") is request.node.name.endswith("=on]")
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_flag_created_in_a_conftest_runs_each_value_under_enterprise_report(pytester, run_enterprise, workers):
+    pytester.makeconftest(CREATED_IN_CONFTEST)
+    pytester.makepyfile(test_made=USES_CREATED)
+    run = run_enterprise("-p", "no:randomly", workers=workers)
+    run.result.assert_outcomes(passed=2)
+    values = sorted(t["markers"]["flags"]["made_in_conftest"] for t in run.report["tests"])
+    assert values == ["off", "on"]
+    assert "flags" not in run.report  # feature flags are off: the marker runs, nothing is reported
+
+
+def test_a_flag_created_in_a_conftest_is_kept_over_the_flag_file(project, run_enterprise):
+    project.makeconftest(CREATED_IN_CONFTEST)
+    project.makepyfile(test_made=USES_CREATED + """
+
+@pytest.mark.flags("dark_mode")
+def test_from_the_file(request):
+    assert flag_manager.is_enabled("dark_mode") is request.node.name.endswith("=on]")
+""")
+    run = run_enterprise("-p", "no:randomly", "test_made.py")
+    run.result.assert_outcomes(passed=4)
+    assert {"made_in_conftest", "dark_mode"} <= set(run.report["flags"]["flags"])
 
 
 def test_the_option_names_the_flag_file(pytester):

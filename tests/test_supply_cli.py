@@ -60,6 +60,11 @@ def test_a_level_above_what_can_be_proven_is_refused_and_nothing_written(project
     assert code == 1
     assert "L2" in err and "L3" in err and "unforgeable" in err.lower()
     assert not Path("slsa.json").exists()
+    # Without --subject the SBOM it would cover is judged unneeded before it is written.
+    before = sorted(p.name for p in project.iterdir())
+    code, _, err = run(capsys, "security", "slsa", "--level", "3", "--output", "slsa.json", "--key", "ci.key")
+    assert code == 1 and "unmet" in err
+    assert sorted(p.name for p in project.iterdir()) == before
 
 
 def test_verify_rejects_an_untrusted_key_and_a_threshold_it_cannot_meet(project, capsys):
@@ -181,6 +186,7 @@ def test_the_guides_python_api(project):
     import asyncio
 
     from pytest_enterprise.security import (
+        AttestationError,
         SBOMFormat,
         SecurityLevel,
         SLSALevel,
@@ -190,12 +196,69 @@ def test_the_guides_python_api(project):
     async def guide() -> dict:
         security = SupplyChainSecurity(project, SecurityLevel.ENHANCED)
         await security.sbom_generator.generate_sbom(format=SBOMFormat.CYCLONEDX_JSON, output_file=project / "sbom.json")
-        attestation = await security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_1)
+        with pytest.raises(AttestationError, match="no signing key.*keygen") as refused:
+            await security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_1)
         report = await security.generate_comprehensive_security_report()
-        return {"attestation": attestation, "report": report}
+        return {"refused": refused.value, "report": report}
 
     result = asyncio.run(guide())
     assert json.loads((project / "sbom.json").read_text())["bomFormat"] == "CycloneDX"
-    assert result["attestation"]["exit_code"] == 2  # no signing key: refused, with a reason
-    assert "keygen" in " ".join(result["attestation"]["problems"])
-    assert result["report"]["risk_score"] is None and result["report"]["vulnerabilities_found"] is None
+    assert result["refused"].exit_code == 2 and "keygen" in " ".join(result["refused"].problems)
+    report = result["report"]
+    # The guide reads the report by attribute; the CLI and older callers by key.
+    assert report.risk_score is None and report.vulnerabilities_found is None
+    assert report["risk_score"] is None and "no vulnerability scan" in report.risk_basis
+    assert json.loads(json.dumps(report))["security_level"] == "enhanced"
+    with pytest.raises(AttributeError, match="no field 'risk'; it has"):
+        report.risk
+
+
+def test_the_report_object_reads_scores_by_attribute(project, capsys):
+    import asyncio
+
+    from pytest_enterprise.security import SecurityLevel, SecurityReport, SupplyChainSecurity
+
+    db = project / "osv"
+    db.mkdir()
+    (db / "PYSEC-2099-3.json").write_text(json.dumps({
+        "id": "PYSEC-2099-3", "modified": "2024-01-01T00:00:00Z",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "pytest"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}],
+        "database_specific": {"severity": "HIGH"},
+    }))  # fmt: skip
+    security = SupplyChainSecurity(project, SecurityLevel.STANDARD, output_dir=project / "out")
+    security.plan_options = {"database_option": str(db)}
+    report = asyncio.run(security.generate_comprehensive_security_report())
+    assert isinstance(report, SecurityReport)
+    assert report.vulnerabilities_found == 1 == report["vulnerabilities_found"]
+    assert report.risk_score == report["risk_score"] == 7  # one HIGH finding: 7 points
+    assert "risk_score" in dir(report)
+
+
+def test_an_unreachable_slsa_level_raises_naming_the_unmet_requirements(project, capsys):
+    import asyncio
+
+    from pytest_enterprise.errors import EnterpriseError
+    from pytest_enterprise.security import SecurityLevel, SLSALevel, SLSALevelUnmetError, SupplyChainSecurity
+    from pytest_enterprise.supply_chain.provenance import SlsaLevelError
+
+    run(capsys, "security", "keygen", "--out", "ci")
+    security = SupplyChainSecurity(project, SecurityLevel.ENHANCED, output_dir=project / "out")
+    with pytest.raises(SLSALevelUnmetError) as refused:
+        asyncio.run(security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_3, key=project / "ci.key"))
+    error = refused.value
+    assert isinstance(error, SlsaLevelError) and isinstance(error, EnterpriseError) and error.exit_code == 1
+    assert error.requested == 3 and "\n" not in str(error)
+    text = str(error)
+    assert "SLSA Build L3 requested, but this run achieves Build L1" in text
+    for requirement in ("L2 Hosted", "L2 Provenance is authentic: signing key", "L3 Provenance is unforgeable", "L3 Isolated"):
+        assert requirement in text
+    assert not (project / "out").exists() or not any((project / "out").iterdir())  # nothing written, not even the SBOM
+
+    # Without a key the level is still refused first, and the missing key is named too.
+    with pytest.raises(SLSALevelUnmetError, match="unmet: .*no signing key"):
+        asyncio.run(security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_2))
+
+    # Level 1 with a key is reachable: the attestation comes back, readable by attribute.
+    attestation = asyncio.run(security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_1, key=project / "ci.key"))
+    assert attestation.slsa["achieved"] == 1 and attestation.exit_code == 0
+    assert Path(attestation.path).is_file() and attestation["path"] == attestation.path

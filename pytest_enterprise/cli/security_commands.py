@@ -114,7 +114,7 @@ def slsa_command(options: argparse.Namespace, extra: list[str]) -> int:
     config = load_config(options)
     level = options.level or config.security.slsa_level
     security = SupplyChainSecurity(options.project, "basic", config=config, output_dir=Path(options.output).parent or ".")
-    result = asyncio.run(security.slsa_generator.generate_attestation(level, options.output, options.subject, options.key))
+    result = security.slsa_generator.attest(level, options.output, options.subject, options.key)
     for line in result["problems"] + result["gate_failures"]:
         print(f"enterprise: {line}", file=sys.stderr)
     if result["path"]:

@@ -20,6 +20,7 @@ _EXPORTS = {
     "UnknownFlagError": "manager",
     "UnknownFlagWarning": "manager",
     "FeatureDisabledError": "decorators",
+    "InertFlagsMarkerWarning": "marker_warning",
     "conditional_execution": "decorators",
     "enterprise_feature": "decorators",
     "flag_manager": "feature_flags",

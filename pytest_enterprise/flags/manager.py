@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 import warnings
 from collections import deque
@@ -128,6 +129,9 @@ class FlagManager:
         self._flags: dict[str, FeatureFlag] = {}
         self._entries: dict[str, _Entry] = {}
         self._declared: dict[str, tuple[str, bool]] = {}  # name -> (description, default)
+        # Flags created by code in this process (create_flag), not loaded from a file: a test
+        # run keeps those a conftest made before the run loaded its flag file.
+        self.created: set[str] = set()
         self._overrides: dict[str, str] = {}
         self._warned: set[str] = set()
         self._windows: dict[str, deque[tuple[datetime, bool]]] = {}
@@ -147,8 +151,11 @@ class FlagManager:
 
     def set_flags(self, flags: Iterable[FeatureFlag]) -> None:
         """Replace every flag at once (loading a file is not a change, so it is not audited).
-        Counters, declarations and overrides are kept."""
+        Counters, declarations and overrides are kept; a declared flag that ``flags`` does not
+        define is defined from its declaration (see ``declare``)."""
         new = {flag.name: flag for flag in flags}
+        for name in self._declared.keys() - new.keys():
+            new[name] = self._declared_flag(name)
         check_prerequisites(new)
         with self._lock:
             self._loader = None
@@ -163,8 +170,12 @@ class FlagManager:
         """Call ``loader(self)`` once, at the first question about a flag it may define."""
         with self._lock:
             self._loader = loader
-            for name in self._declared.keys() - self._flags.keys():
-                self._entries.pop(name, None)  # so its next evaluation misses, and loads
+            for name in self._declared:
+                if self.defined_by_declaration(name):
+                    # Defined only by its declaration: the load may define it, so its next
+                    # evaluation must miss, and load.
+                    self._flags = {key: flag for key, flag in self._flags.items() if key != name}
+                    self._entries.pop(name, None)
 
     def _ensure_loaded(self) -> bool:
         loader, self._loader = self._loader, None
@@ -234,7 +245,7 @@ class FlagManager:
                 f"pytest-enterprise: unknown feature flag {name!r}{did_you_mean(name, self._flags)};"
                 f" serving its default ({default})",
                 UnknownFlagWarning,
-                stacklevel=3,
+                stacklevel=_caller_level(),
             )
         return default
 
@@ -417,14 +428,32 @@ class FlagManager:
         return dict(self._flags)
 
     def declare(self, name: str, description: str = "", default: bool = False) -> None:
-        """Code declares a flag it uses (the decorator does): until the flag is defined, it
-        serves ``default`` without the unknown-flag warning."""
+        """Code declares a flag it uses (``@enterprise_feature`` does). Unless a flag file
+        defines it, the declaration defines it: status ``enabled`` (``default=True``) or
+        ``disabled`` (``default=False``), strategy ``all_users``, and ``description``. It then
+        serves ``default`` to everyone, and ``get_flag``, ``update_flag``, ``enable`` and the
+        metrics treat it as any other flag. Defining it this way is not a change, so it is not
+        audited; the first ``update_flag`` is, with the declared flag as its before."""
         with self._lock:
             self._declared[name] = (description, default)
-            # While a lazy load is pending, leave the name uncompiled: its first evaluation
+            # While a lazy load is pending, leave the name undefined: its first evaluation
             # must miss, so that it triggers the load that may define it.
-            if name not in self._flags and self._loader is None:
+            if self._loader is None and (name not in self._flags or name not in self._entries):
+                self._flags = {**self._flags, name: self._declared_flag(name)}
                 self._recompile(name)
+
+    def defined_by_declaration(self, name: str) -> bool:
+        """Whether flag ``name`` is defined only by a ``declare`` (no file, no change)."""
+        return name in self._declared and self._flags.get(name) == self._declared_flag(name)
+
+    def _declared_flag(self, name: str) -> FeatureFlag:
+        description, default = self._declared[name]
+        return FeatureFlag(
+            name=name,
+            description=description,
+            status=FlagStatus.ENABLED if default else FlagStatus.DISABLED,
+            strategy=RolloutStrategy.ALL_USERS,
+        )
 
     def declared_default(self, name: str) -> bool | None:
         found = self._declared.get(name)
@@ -441,10 +470,12 @@ class FlagManager:
             fields["strategy"] = fields.pop("rollout_strategy")
         if self._loader is not None:
             self._ensure_loaded()
-        if name in self._flags:
+        existing = self._flags.get(name)
+        if existing is not None and not self.defined_by_declaration(name):
             raise UsageError(f"flag {name!r} already exists; use update_flag to change it")
         flag = FeatureFlag(name=name, description=description, **fields)
-        self._apply(None, flag, "create", actor, reason)
+        # A flag only declared by code may be created: the declaration is its "before".
+        self._apply(existing, flag, "create", actor, reason)
         return flag
 
     def update_flag(
@@ -506,6 +537,10 @@ class FlagManager:
                 )
             )  # fmt: skip
             self._flags = candidate
+            if action == "create":
+                self.created.add(name)
+            elif after is None:
+                self.created.discard(name)
             if after is None and name not in self._declared:
                 self._entries.pop(name, None)
             else:
@@ -684,6 +719,20 @@ def previous_serving_status(events: Iterable[Any]) -> str | None:
         if after.get("status") == FlagStatus.DISABLED.value and before.get("status"):
             return None if before["status"] == FlagStatus.DISABLED.value else before["status"]
     return None
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package (the
+    user's line), however many of our frames (a lazy load, a decorator, a ``with``) sit in
+    between. Runs once per unknown flag name."""
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and (
+        frame.f_globals.get("__name__", "").startswith("pytest_enterprise.flags.")
+        or frame.f_globals.get("__name__") == "contextlib"  # conditional_execution's with
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _always(user_id: Any, context: Any) -> bool:

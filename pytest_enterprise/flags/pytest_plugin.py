@@ -6,22 +6,32 @@ the evaluation counts that workers send to the controller.
 ``_VariantRunner`` turns them into overrides of the project's ``flag_manager`` around each such
 test (setup to teardown), so the code under test sees them wherever it asks. That runner is
 registered only when some collected test has flag values: other tests pay no per-test hook.
+
+The plugin is on whenever pytest-enterprise is: with feature flags on (``feature_flags.enabled``
+or ``--enterprise-flags``) it loads the flag file at configure time and reports on the flags;
+otherwise (``--enterprise-report`` alone) the marker still runs each value of the flags the
+project's ``flag_manager`` knows, and the run is built only when the first marked test is
+collected. Flags created by code before the run (``flag_manager.create_flag`` in a conftest)
+are kept over the flag file. Where the marker cannot work, ``InertFlagsMarkerWarning`` says why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..config import EnterpriseConfig
 from ..errors import EnterpriseError
 from .combinations import MODES, combination_id, combinations
-from .manager import FlagManager, majority_value
+from .marker_warning import InertFlagsMarkerWarning
 
-__all__ = ["PARAM", "FlagOverrides", "FlagsRun", "FlagsPlugin", "flag_values_of"]
+if TYPE_CHECKING:  # the manager is imported when a run is built, not with this module
+    from .manager import FlagManager
+
+__all__ = ["PARAM", "FlagOverrides", "FlagsRun", "FlagsPlugin", "InertFlagsMarkerWarning", "flag_values_of"]
 
 PARAM = "enterprise_flag_values"
 COUNTS_KEY = "enterprise_flag_counts"
@@ -49,9 +59,18 @@ class FlagsRun:
         # What the manager served before the run, put back at its end (pytester runs and
         # embedding tools share the process's flag_manager).
         self._before = (manager.flags if manager._loader is None else None, manager.audit, manager.store_path, manager._loader)
+        # Flags code created before the run (a conftest's create_flag) belong to this run too:
+        # they are kept over the flag file's flag of the same name, as the later, explicit act.
+        created = [] if manager._loader is not None else [
+            flag for name, flag in manager.flags.items() if name in manager.created
+        ]
         self.flag_file = configure_manager(
             manager, settings, root=root, flag_file=flag_file, persistent=False
         )
+        if created:
+            kept = {flag.name: flag for flag in manager.flags.values() if not manager.defined_by_declaration(flag.name)}
+            kept.update((flag.name, flag) for flag in created)
+            manager.set_flags(kept.values())
         self.flag_file_path = flag_file if flag_file is not None else (
             self.flag_file.path if self.flag_file is not None else None
         )
@@ -84,10 +103,19 @@ class FlagsRun:
 
 
 class FlagsPlugin:
-    """Registered on controller and workers alike when feature flags are on."""
+    """Registered on controller and workers alike whenever pytest-enterprise is on. Given
+    ``make_run`` instead of a run, it builds the run at the first marked test."""
 
-    def __init__(self, run: FlagsRun) -> None:
-        self.run = run
+    def __init__(self, run: FlagsRun | None = None, make_run: Callable[[], FlagsRun] | None = None) -> None:
+        self._run = run
+        self._make_run = make_run
+
+    @property
+    def run(self) -> FlagsRun:
+        if self._run is None:
+            assert self._make_run is not None
+            self._run = self._make_run()
+        return self._run
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         marks = list(metafunc.definition.iter_markers("flags"))
@@ -104,6 +132,7 @@ class FlagsPlugin:
 
     def _combinations(self, nodeid: str, names: list[str], mode: str) -> list[dict[str, str]]:
         from ..errors import UsageError
+        from .manager import majority_value
         from .model import did_you_mean
 
         flags = self.run.manager.flags
@@ -112,7 +141,7 @@ class FlagsPlugin:
         for name in names:
             flag = flags.get(name)
             if flag is None:
-                where = self.run.flag_file_path or "the flag manager"
+                where = self.run.flag_file_path or "a flag file (--enterprise-flags FILE) or with flag_manager.create_flag"
                 raise UsageError(
                     f"{nodeid}: @pytest.mark.flags({name!r}): unknown flag{did_you_mean(name, flags)};"
                     f" define it in {where}"
@@ -128,20 +157,21 @@ class FlagsPlugin:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         workeroutput = getattr(session.config, "workeroutput", None)
-        if workeroutput is not None:
-            workeroutput[COUNTS_KEY] = self.run.manager.evaluation_counts()
+        if workeroutput is not None and self._run is not None:
+            workeroutput[COUNTS_KEY] = self._run.manager.evaluation_counts()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         counts = (getattr(node, "workeroutput", None) or {}).get(COUNTS_KEY)
-        if counts:
-            self.run.worker_counts.append(counts)
+        if counts and self._run is not None:  # without a run here, no report reads them
+            self._run.worker_counts.append(counts)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         plugin = config.pluginmanager.get_plugin(RUNNER_NAME)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)
-        self.run.restore_manager()
+        if self._run is not None:
+            self._run.restore_manager()
 
 
 def _read_marks(nodeid: str, marks: list[pytest.Mark]) -> tuple[list[str], str]:

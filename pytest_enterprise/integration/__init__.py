@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .model import DEFAULT_SEVERITY, SEVERITIES
-from .quality.telemetry import SixSigmaTelemetry
+from ..model import DEFAULT_SEVERITY, SEVERITIES
+from ..quality.telemetry import SixSigmaTelemetry
+
+__all__ = ["DEFAULT_PROCESS", "EnterpriseAnalyzerIntegration", "wrap_policy_engine"]
 
 DEFAULT_PROCESS = "analyzer_quality_gates"
 
@@ -37,6 +39,11 @@ class EnterpriseAnalyzerIntegration:
                 category=_field(violation, "category"),
             )
         return result
+
+
+def wrap_policy_engine(engine: Any, telemetry: SixSigmaTelemetry | None = None) -> Any:
+    """``EnterpriseAnalyzerIntegration(telemetry).wrap_policy_engine(engine)`` in one call."""
+    return EnterpriseAnalyzerIntegration(telemetry).wrap_policy_engine(engine)
 
 
 class _GateRecordingProxy:

@@ -33,7 +33,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-from .errors import ConfigError, EnterpriseError
+from ..errors import ConfigError, EnterpriseError
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -766,7 +766,7 @@ def read_yaml_document(path: Path, what: str = "file") -> tuple[Any, YamlSource]
 def read_text(path: Path, what: str = "file", error: type[EnterpriseError] = ConfigError) -> str:
     """A UTF-8 text file (a BOM is dropped); each way it can be unreadable is one ``error``
     naming the file (permission problems are ``PermissionDeniedError``, exit 3)."""
-    from .files import read_bytes
+    from ..files import read_bytes
 
     raw = read_bytes(path, what, error)
     try:
