@@ -148,3 +148,24 @@ def test_ok():
     assert predicate["result"] == "WARNED"
     assert predicate["warnedTests"] == ["test_suite.py::test_flaky"]
     assert predicate["passedTests"] == ["test_suite.py::test_ok"] and predicate["failedTests"] == []
+
+
+def test_provenance_times_cover_the_whole_build_step(project, run_enterprise):
+    """Issue 10 point 8: from the plugin's configure time until every subject is written."""
+    import base64
+    import os
+    from datetime import datetime, timezone
+
+    from pytest_enterprise.timeutil import parse_timestamp
+
+    project.makefile(".yaml", **{"enterprise-config": "security:\n  vulnerability_db: osv\n  signing_key: ci.key\n"})
+    run = run_enterprise("--enterprise-sbom", "--enterprise-scan", "--enterprise-provenance")
+    assert run.result.ret == 0  # no fail_on: the advisory is reported, not gated
+    envelope = json.loads((out_dir(project) / "provenance.intoto.json").read_text())
+    metadata = json.loads(base64.b64decode(envelope["payload"]))["predicate"]["runDetails"]["metadata"]
+    started, finished = parse_timestamp(metadata["startedOn"]), parse_timestamp(metadata["finishedOn"])
+    assert started <= parse_timestamp(run.report["run"]["started_at"])
+    for name in ("sbom.cdx.json", "vulnerabilities.json", run.report_path.name):
+        written = datetime.fromtimestamp(os.stat(out_dir(project) / name).st_mtime, timezone.utc)
+        assert finished >= written, name
+    assert finished >= parse_timestamp(run.report["run"]["finished_at"])
