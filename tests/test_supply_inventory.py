@@ -541,3 +541,11 @@ def test_authors_and_maintainers_from_the_metadata(tmp_path):
     assert c.authors == c.maintainers == c.suppliers == ()
     assert found.root.authors == (Party("Ann", None), Party("Bob", "bob@example.org"), Party(None, "c@example.org"))
     assert found.root.maintainers == (Party("Team", None),)
+
+
+def test_credentials_in_direct_url_json_are_redacted(tmp_path):
+    dist(tmp_path, "gitdep", direct_url={"url": "https://ci:S3CRET@git.example/o/gitdep.git",
+                                         "vcs_info": {"vcs": "git", "commit_id": SHA}})
+    component = inventory(tmp_path).by_name()["gitdep"]
+    assert component.direct_url["url"] == "https://***@git.example/o/gitdep.git"
+    assert "S3CRET" not in component.purl

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SEVERITY_THRESHOLDS as THRESHOLDS
-from ..errors import EXIT_GATE_FAILED, EnterpriseError
+from ..errors import EXIT_GATE_FAILED, EnterpriseError, InputError, PermissionDeniedError
 from .common import add_config_option, emit, load_config, require
 
 SBOM_FORMATS = ("cyclonedx-json", "spdx-json")
@@ -221,7 +221,12 @@ def report_command(options: argparse.Namespace, extra: list[str]) -> int:
         return _refuse(assessed)
 
     parent = _existing_ancestor(output.resolve())
-    staging = Path(tempfile.mkdtemp(prefix=".enterprise-staging-", dir=parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".enterprise-staging-", dir=parent))
+    except PermissionError as error:
+        raise PermissionDeniedError(f"{parent}: cannot write here ({error.strerror})") from None
+    except OSError as error:
+        raise InputError(f"{parent}: cannot write here ({error.strerror or error})") from None
     try:
         security = SupplyChainSecurity(options.project, level, config=config, output_dir=staging)
         security.plan_options = switches

@@ -639,6 +639,11 @@ def _install_kind(node: _Node, problems: list[str]) -> tuple[str, Mapping[str, A
     except ValueError as exc:
         problems.append(f"{node.label}: malformed direct_url.json ({exc}); counted as a registry install")
         return "registry", None
+    # PEP 610 asks installers to strip credentials; not every one does, and the URL goes into
+    # the purl, the SBOM and the provenance (docs/redaction.md).
+    from ..redact import redact_url
+
+    data["url"] = redact_url(data["url"])
     if "vcs_info" in data:
         return "vcs", data
     if "archive_info" in data:
