@@ -271,3 +271,29 @@ def test_a_successful_security_command_names_every_file_it_wrote(project, capsys
         return
     assert {str(Path(name)) for name in _wrote(err)} == changed
     assert len(err.splitlines()) >= len(changed)
+
+
+PLUGGY_RECORD = """\
+id: PYSEC-2099-1
+modified: "2024-01-01T00:00:00Z"
+affected:
+  - package: {ecosystem: PyPI, name: pluggy}
+    ranges:
+      - type: ECOSYSTEM
+        events: [{introduced: "0"}]
+severity:
+  - type: CVSS_V3
+    score: CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H
+"""
+
+
+def test_a_vulnerability_gate_still_writes_its_evidence_and_names_it(project, capsys):
+    (project / "osv" / "pluggy").mkdir(parents=True)
+    (project / "osv" / "pluggy" / "PYSEC-2099-1.yaml").write_text(PLUGGY_RECORD)
+    (project / "enterprise-config.yaml").write_text("security:\n  fail_on: high\n")
+    code, _, err = run(capsys, "security", "scan", "--db", "osv", "--output", "scan.json", "--format", "json")
+    assert code == 1 and _wrote(err) == {"scan.json"}
+    code, out, err = run(capsys, "security", "report", "--level", "standard", "--db", "osv", "--output", "out")
+    assert code == 1 and "FAILED: 1 vulnerabilities at or above high" in out
+    assert _wrote(err) == {"out/sbom.cdx.json", "out/vulnerabilities.json", "out/security-report.json"}
+    assert sorted(p.name for p in (project / "out").iterdir()) == ["sbom.cdx.json", "security-report.json", "vulnerabilities.json"]
