@@ -87,8 +87,15 @@ def _git_answer(process: subprocess.Popen[str] | None) -> str | None:
 
 
 def ci_job_url(env: Mapping[str, str] | None = None) -> str | None:
-    """The URL of the CI job running us, for the CI systems that expose one."""
-    env = os.environ if env is None else env
+    """The URL of the CI job running us, for the CI systems that expose one, without the
+    credentials a URL can carry (``https://user:token@...``; see docs/redaction.md)."""
+    from .redact import redact_url
+
+    url = _ci_job_url(os.environ if env is None else env)
+    return None if url is None else redact_url(url)
+
+
+def _ci_job_url(env: Mapping[str, str]) -> str | None:
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"

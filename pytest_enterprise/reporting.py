@@ -148,8 +148,10 @@ def _supply_chain_provenance(
     tests = record.tests
     facts = RunFacts(
         invocation_id=record.run.id,
+        # From the plugin's configure time (run.started_at) until produce_provenance signs,
+        # after the SBOM, scan and report are written: the whole build step (docs/provenance.md).
         started_on=parse_timestamp(record.run.started_at),
-        finished_on=parse_timestamp(record.run.finished_at or record.run.started_at),
+        finished_on=None,
         arguments=tuple(record.run.args),
         git=None if record.run.git is None else {"commit": record.run.git.commit, "branch": record.run.git.branch},
         # Each test in one list: a test that passed only on a rerun is "warned" (flaky).

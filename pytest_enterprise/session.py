@@ -326,6 +326,8 @@ class EnterpriseSession(_Collector):
             render_summary(terminalreporter, self.outcome)
 
     def _run_record(self, exitstatus: int) -> RunRecord:
+        from .redact import redact_args
+
         telemetry = self.settings.telemetry
         finished = utc_now()
         interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
@@ -342,7 +344,7 @@ class EnterpriseSession(_Collector):
             duration_s=round(time.perf_counter() - self.started_perf, 6),
             exit_status=exitstatus,
             interrupted=interrupted,
-            args=list(self.config.invocation_params.args),
+            args=redact_args(self.config.invocation_params.args),  # before anything writes them
             workers=workers,
             git=self.git_query.result() if self.git_query is not None else None,
             process=telemetry.process_name,

@@ -262,3 +262,101 @@ def test_an_unreachable_slsa_level_raises_naming_the_unmet_requirements(project,
     attestation = asyncio.run(security.slsa_generator.generate_attestation(level=SLSALevel.LEVEL_1, key=project / "ci.key"))
     assert attestation.slsa["achieved"] == 1 and attestation.exit_code == 0
     assert Path(attestation.path).is_file() and attestation["path"] == attestation.path
+
+
+# --- issue 10 point 5: a refused or failed command writes nothing; a success names each file
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _wrote(err: str) -> set[str]:
+    return {line.split()[1] for line in err.splitlines() if line.startswith("wrote ")}
+
+
+REFUSALS = {
+    "slsa level 3, no subject": ("security", "slsa", "--level", "3", "--output", "slsa.json", "--key", "ci.key"),
+    "slsa without a key": ("security", "slsa", "--level", "1", "--output", "slsa.json"),
+    "slsa with a missing subject": ("security", "slsa", "--level", "1", "--output", "slsa.json", "--key", "ci.key",
+                                    "--subject", "missing.json"),
+    "slsa with a broken key": ("security", "slsa", "--level", "1", "--output", "slsa.json", "--key", "ci.pub"),
+    "slsa under a file": ("security", "slsa", "--level", "1", "--output", "report.json/slsa.json", "--key", "ci.key"),
+    "report at critical without a database": ("security", "report", "--level", "critical", "--key", "ci.key", "--output", "out"),
+    "report with a broken key": ("security", "report", "--level", "enhanced", "--key", "ci.pub", "--output", "out"),
+    "report with a missing database": ("security", "report", "--level", "standard", "--db", "nowhere", "--output", "out"),
+    "scan with a missing database": ("security", "scan", "--db", "nowhere", "--output", "scan.json"),
+    "sbom of a missing interpreter": ("security", "sbom", "--python", "/no/such/python", "--output", "x.cdx.json"),
+    "keygen over an existing key": ("security", "keygen", "--out", "ci"),
+    "verify a missing envelope": ("security", "verify", "missing.json", "--key", "ci.pub"),
+}
+
+
+@pytest.mark.parametrize("arguments", list(REFUSALS.values()), ids=list(REFUSALS))
+def test_a_refused_or_failed_security_command_writes_nothing(project, capsys, arguments):
+    run(capsys, "security", "keygen", "--out", "ci")
+    before = _tree(project)
+    code, out, err = run(capsys, *arguments)
+    assert code in (1, 2), (out, err)
+    assert _tree(project) == before, err
+    assert not _wrote(err)
+    assert [p.name for p in project.iterdir() if p.name.startswith(".enterprise-staging")] == []
+
+
+def test_report_refuses_an_slsa_level_it_cannot_reach_and_writes_nothing(project, capsys):
+    run(capsys, "security", "keygen", "--out", "ci")
+    (project / "enterprise-config.yaml").write_text("security:\n  slsa_level: 2\n")
+    before = _tree(project)
+    code, _, err = run(capsys, "security", "report", "--level", "enhanced", "--key", "ci.key", "--output", "out")
+    assert code == 1 and "SLSA Build L2 requested" in err and "nothing written" in err
+    assert _tree(project) == before
+
+
+SUCCESSES = {
+    "slsa with a fresh SBOM": ("security", "slsa", "--level", "1", "--output", "slsa.json", "--key", "ci.key"),
+    "slsa over a subject": ("security", "slsa", "--level", "1", "--output", "slsa.json", "--key", "ci.key", "--subject", "report.json"),
+    "report at enhanced": ("security", "report", "--level", "enhanced", "--key", "ci.key", "--output", "out"),
+    "sbom to a file": ("security", "sbom", "--output", "bom.spdx.json"),
+    "keygen": ("security", "keygen", "--out", "other"),
+}
+
+
+@pytest.mark.parametrize("arguments", list(SUCCESSES.values()), ids=list(SUCCESSES))
+def test_a_successful_security_command_names_every_file_it_wrote(project, capsys, arguments):
+    run(capsys, "security", "keygen", "--out", "ci")
+    before = _tree(project)
+    code, out, err = run(capsys, *arguments)
+    assert code == 0, err
+    changed = {name for name, data in _tree(project).items() if before.get(name) != data}
+    assert changed
+    if arguments[1] == "keygen":  # one line for the pair: "wrote other.key (...) and other.pub (...)"
+        assert all(name in out for name in changed)
+        return
+    assert {str(Path(name)) for name in _wrote(err)} == changed
+    assert len(err.splitlines()) >= len(changed)
+
+
+PLUGGY_RECORD = """\
+id: PYSEC-2099-1
+modified: "2024-01-01T00:00:00Z"
+affected:
+  - package: {ecosystem: PyPI, name: pluggy}
+    ranges:
+      - type: ECOSYSTEM
+        events: [{introduced: "0"}]
+severity:
+  - type: CVSS_V3
+    score: CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H
+"""
+
+
+def test_a_vulnerability_gate_still_writes_its_evidence_and_names_it(project, capsys):
+    (project / "osv" / "pluggy").mkdir(parents=True)
+    (project / "osv" / "pluggy" / "PYSEC-2099-1.yaml").write_text(PLUGGY_RECORD)
+    (project / "enterprise-config.yaml").write_text("security:\n  fail_on: high\n")
+    code, _, err = run(capsys, "security", "scan", "--db", "osv", "--output", "scan.json", "--format", "json")
+    assert code == 1 and _wrote(err) == {"scan.json"}
+    code, out, err = run(capsys, "security", "report", "--level", "standard", "--db", "osv", "--output", "out")
+    assert code == 1 and "FAILED: 1 vulnerabilities at or above high" in out
+    assert _wrote(err) == {"out/sbom.cdx.json", "out/vulnerabilities.json", "out/security-report.json"}
+    assert sorted(p.name for p in (project / "out").iterdir()) == ["sbom.cdx.json", "security-report.json", "vulnerabilities.json"]

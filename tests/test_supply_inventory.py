@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_enterprise.errors import InputError
@@ -357,7 +357,63 @@ def test_without_root_only_test_roots_decide(tmp_path):
     dist(tmp_path, "shared")
     dist(tmp_path, "app", requires=("shared",))
     scopes = {c.name: c.scope for c in inventory(tmp_path).components}
-    assert scopes == {"pytest": "test", "pluggy": "test", "shared": "test", "app": "runtime"}
+    # "app" is runtime (no test root reaches it), so what it needs is runtime too (issue 10).
+    assert scopes == {"pytest": "test", "pluggy": "test", "shared": "runtime", "app": "runtime"}
+
+
+_NAMES = [f"p{i}" for i in range(8)]
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    edges=st.sets(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_NAMES)), max_size=16),
+    plugins=st.sets(st.sampled_from(_NAMES), max_size=2),
+    runtime=st.sets(st.sampled_from(_NAMES), max_size=3),
+    tests=st.sets(st.sampled_from(_NAMES), max_size=3),
+    with_pytest=st.booleans(),
+)
+def test_scope_property_no_runtime_component_depends_on_a_test_one(edges, plugins, runtime, tests, with_pytest):
+    import tempfile
+
+    from pytest_enterprise.supply_chain.inventory import _build
+
+    names = _NAMES + (["pytest"] if with_pytest else [])
+    records = []  # what the metadata reader gives _build, without writing a site folder
+    for name in names:
+        requires = sorted(t for s, t in edges if s == name and t != name)
+        if name == "pytest":
+            requires = ["p0"]
+        plugin = "[pytest11]\nx = x\n" if name in plugins else None
+        metadata = {"Name": name, "Version": "1.0", "Requires-Dist": requires}
+        records.append({"location": f"/site/{name}.dist-info", "metadata": metadata, "entry_points.txt": plugin})
+    test_extra = "".join(f'"{n}", ' for n in sorted(tests))
+    body = f'[project]\nname = "proj"\nversion = "1"\ndependencies = {sorted(runtime)!r}\n'.replace("'", '"')
+    body += f"[project.optional-dependencies]\ntest = [{test_extra}]\n"
+    with tempfile.TemporaryDirectory() as folder:
+        root = pyproject(Path(folder) / "proj", body)
+        result = _build(records, environment=ENV, facts={}, project_root=root)
+    scope = {c.bom_ref: c.scope for c in result.components}
+    by_name = result.by_name()
+    for source, target in result.edges():
+        if scope.get(source) == "runtime":
+            assert scope[target] != "test", (source, target)
+    graph = {c.name: [d.name for d in c.dependencies if d.active and d.name in by_name] for c in result.components}
+
+    def reach(starts):
+        seen, stack = set(), list(starts)
+        while stack:
+            name = stack.pop()
+            if name not in seen:
+                seen.add(name)
+                stack.extend(graph.get(name, ()))
+        return seen
+
+    for name in reach(runtime):
+        assert by_name[name].scope == "runtime", name
+    test_roots = set(plugins) | set(tests) | ({"pytest"} if with_pytest else set())
+    for component in result.components:
+        if component.scope == "test":
+            assert component.name in reach(test_roots), component.name
 
 
 def test_root_versions(tmp_path):
@@ -472,3 +528,29 @@ def test_not_executable(tmp_path):
     fake.write_text("", encoding="utf-8")
     with pytest.raises(InputError, match=r"cannot run this interpreter \(Permission denied\)"):
         collect_inventory_of(fake)
+
+
+def test_authors_and_maintainers_from_the_metadata(tmp_path):
+    from pytest_enterprise.supply_chain.model import Party
+
+    dist(tmp_path, "a", headers=("Author: Ann Example", "Author-email: ann@example.org"))
+    dist(tmp_path, "b", headers=('Author-email: "Smith, J" <j@example.org>, Team <t@example.org>',
+                                 "Maintainer: UNKNOWN", "Maintainer-email: m@example.org"))
+    dist(tmp_path, "c", headers=("Author: UNKNOWN",))
+    project = '[project]\nname = "p"\nversion = "1"\nauthors = [{name = "Ann"}, {name = "Bob", email = "bob@example.org"}, {email = "c@example.org"}]\nmaintainers = [{name = "Team"}]\n'
+    found = inventory(tmp_path, root=pyproject(tmp_path / "proj", project))
+    a, b, c = (found.by_name()[n] for n in "abc")
+    assert a.authors == (Party("Ann Example", "ann@example.org"),) and a.maintainers == () and a.suppliers == a.authors
+    assert b.authors == (Party("Smith, J", "j@example.org"), Party("Team", "t@example.org"))
+    assert b.maintainers == (Party(None, "m@example.org"),) and b.suppliers == b.maintainers
+    assert c.authors == c.maintainers == c.suppliers == ()
+    assert found.root.authors == (Party("Ann", None), Party("Bob", "bob@example.org"), Party(None, "c@example.org"))
+    assert found.root.maintainers == (Party("Team", None),)
+
+
+def test_credentials_in_direct_url_json_are_redacted(tmp_path):
+    dist(tmp_path, "gitdep", direct_url={"url": "https://ci:S3CRET@git.example/o/gitdep.git",
+                                         "vcs_info": {"vcs": "git", "commit_id": SHA}})
+    component = inventory(tmp_path).by_name()["gitdep"]
+    assert component.direct_url["url"] == "https://***@git.example/o/gitdep.git"
+    assert "S3CRET" not in component.purl

@@ -78,11 +78,30 @@ def test_sbom_scan_and_provenance_at_session_end(project, run_enterprise, monkey
     outcome = verify_file(out_dir(project) / "provenance.intoto.json", [project.path / "public.pem"], artifacts=out_dir(project))
     assert outcome.failures == []
     assert {s["name"] for s in outcome.subjects} == {"sbom.cdx.json", "vulnerabilities.json", run.report_path.name}
+    _assert_times_cover_the_build_step(run, out_dir(project))
     statement = json.loads(__import__("base64").b64decode(json.loads((out_dir(project) / "provenance.intoto.json").read_text())["payload"]))
     database = [d for d in statement["predicate"]["buildDefinition"]["resolvedDependencies"] if d.get("name") == "osv-database"]
     assert database and database[0]["digest"]["sha256"] == section["vulnerabilities"]["database_fingerprint"]
     result = verify_file(out_dir(project) / "test-result.intoto.json", [project.path / "public.pem"])
     assert result.failures == [] and result.predicate_type == "https://in-toto.io/attestation/test-result/v0.1"
+
+
+def _assert_times_cover_the_build_step(run, folder: Path) -> None:
+    """Issue 10 point 8: from the plugin's configure time until every subject is written."""
+    import base64
+    import os
+    from datetime import datetime, timezone
+
+    from pytest_enterprise.timeutil import parse_timestamp
+
+    envelope = json.loads((folder / "provenance.intoto.json").read_text())
+    metadata = json.loads(base64.b64decode(envelope["payload"]))["predicate"]["runDetails"]["metadata"]
+    started, finished = parse_timestamp(metadata["startedOn"]), parse_timestamp(metadata["finishedOn"])
+    assert started <= parse_timestamp(run.report["run"]["started_at"])
+    for name in ("sbom.cdx.json", "vulnerabilities.json", run.report_path.name):
+        written = datetime.fromtimestamp(os.stat(folder / name).st_mtime, timezone.utc)
+        assert finished >= written, name
+    assert finished >= parse_timestamp(run.report["run"]["finished_at"])
 
 
 def test_the_section_validates_against_the_report_schema(project, run_enterprise):
@@ -148,3 +167,4 @@ def test_ok():
     assert predicate["result"] == "WARNED"
     assert predicate["warnedTests"] == ["test_suite.py::test_flaky"]
     assert predicate["passedTests"] == ["test_suite.py::test_ok"] and predicate["failedTests"] == []
+

@@ -20,6 +20,7 @@ from pytest_enterprise.supply_chain.model import (
     Finding,
     Ignore,
     Inventory,
+    Party,
     ScanResult,
     Vulnerability,
 )
@@ -62,8 +63,11 @@ def make_inventory(*, root: bool = True, summary: str = "HTTP for humans") -> In
     components = (
         # runtime: the project's own requirements and what they pull in
         _component("requests", "2.32.3", deps=("idna", "certifi"), license_expression="Apache-2.0",
-                   license_source="License-Expression", summary=summary, homepage="https://requests.readthedocs.io"),
-        _component("idna", "3.7", licenses=("BSD-3-Clause",), license_source="classifier"),
+                   license_source="License-Expression", summary=summary, homepage="https://requests.readthedocs.io",
+                   authors=(Party("Kenneth Reitz", "me@kennethreitz.org"),)),
+        _component("idna", "3.7", licenses=("BSD-3-Clause",), license_source="classifier",
+                   authors=(Party("Kim Davies", "kim+pypi@gumleaf.org"),),
+                   maintainers=(Party("The idna (maintainers)", None), Party(None, "team@idna.example"))),
         _component("certifi", "2024.2.2", licenses=("Mozilla Public License 2.0 (MPL 2.0)",), license_source="classifier"),
         _component("nolicense", "0.1", homepage="UNKNOWN"),  # no license, and a homepage that is no URL
         _component("zope-interface", "1.0+local", display_name="zope.interface",
@@ -518,3 +522,52 @@ def test_real_environment_in_both_formats(tmp_path):
     )
     assert edges == inventory.edges()
     assert validate_spdx(sbom.render_sbom(inventory, "spdx-json", env=EPOCH_ENV), tmp_path) == []
+
+
+# --- issue 10 point 6: suppliers and authors (NTIA minimum elements) ------------------------
+
+
+def test_spdx_supplier_and_originator_from_the_metadata():
+    packages = {p["name"]: p for p in spdx()["packages"]}
+    # Maintainers supply; the authors originate. A single plain name is a Person.
+    assert packages["requests"]["supplier"] == "Person: Kenneth Reitz (me@kennethreitz.org)"
+    assert packages["requests"]["originator"] == "Person: Kenneth Reitz (me@kennethreitz.org)"
+    # Several maintainers are one group; parentheses would break "name (email)" and go.
+    assert packages["idna"]["supplier"] == "Organization: The idna maintainers, team@idna.example (team@idna.example)"
+    assert packages["idna"]["originator"] == "Person: Kim Davies (kim+pypi@gumleaf.org)"
+    # Nobody named: SPDX's NOASSERTION, never a made-up name; no originator then.
+    assert packages["nolicense"]["supplier"] == "NOASSERTION" and "originator" not in packages["nolicense"]
+
+
+@pytest.mark.parametrize("spec_version", ["1.6", "1.5"])
+def test_cyclonedx_supplier_and_authors_from_the_metadata(spec_version):
+    document = cdx(spec_version=spec_version)
+    assert sbom.validate_cyclonedx(json.dumps(document), spec_version) == []
+    components = {c["name"]: c for c in document["components"]}
+    assert components["requests"]["supplier"] == {"name": "Kenneth Reitz", "contact": [{"name": "Kenneth Reitz", "email": "me@kennethreitz.org"}]}
+    idna = components["idna"]
+    assert idna["supplier"]["name"] == "The idna (maintainers), team@idna.example"
+    assert idna["supplier"]["contact"] == [{"name": "The idna (maintainers)"}, {"email": "team@idna.example"}]
+    if spec_version == "1.6":
+        assert idna["authors"] == [{"name": "Kim Davies", "email": "kim+pypi@gumleaf.org"}]
+        assert "author" not in idna
+    else:
+        assert idna["author"] == "Kim Davies" and "authors" not in idna
+    assert "supplier" not in components["nolicense"] and "authors" not in components["nolicense"]
+
+
+def test_ntia_minimum_elements_of_the_real_environment(tmp_path):
+    """ntia-conformance-checker (an independent implementation) on the SPDX of this very
+    environment, with this project as the root."""
+    pytest.importorskip("ntia_conformance_checker", reason="ntia-conformance-checker is in the test extra")
+    from ntia_conformance_checker import NTIAChecker
+
+    from pytest_enterprise.supply_chain.inventory import collect_inventory
+
+    path = tmp_path / "env.spdx.json"
+    path.write_text(sbom.spdx_json(collect_inventory(project_root=REPO_ROOT)), encoding="utf-8")
+    checker = NTIAChecker(str(path))
+    missing = {"suppliers": checker.components_without_suppliers, "versions": checker.components_without_versions,
+               "names": checker.components_without_names, "identifiers": checker.components_without_identifiers}
+    assert checker.parsing_errors == [] and checker.compliant, missing
+    assert checker.doc_author and checker.doc_timestamp and checker.dependency_relationships

@@ -11,11 +11,12 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ..config import SEVERITY_THRESHOLDS as THRESHOLDS
-from ..errors import EXIT_GATE_FAILED
+from ..errors import EXIT_GATE_FAILED, EnterpriseError, InputError, PermissionDeniedError
 from .common import add_config_option, emit, load_config, require
 
 SBOM_FORMATS = ("cyclonedx-json", "spdx-json")
@@ -109,47 +110,165 @@ def sbom_command(options: argparse.Namespace, extra: list[str]) -> int:
 
 
 def slsa_command(options: argparse.Namespace, extra: list[str]) -> int:
-    from ..supply_chain.security import SupplyChainSecurity
+    """Assess first, then produce: a refused level, a missing key or subject, or an
+    unreadable key writes nothing; a success names every file it wrote, one line each."""
+    from dataclasses import replace
 
+    from ..supply_chain.keys import load_private_key
+    from ..supply_chain.pipeline import (
+        SBOM_FILES,
+        Artifacts,
+        RunFacts,
+        assess_provenance,
+        plan_from_config,
+        produce_provenance,
+    )
+    from ..supply_chain.sbom import write_sbom
+    from ..timeutil import utc_now
+
+    started = utc_now()
     config = load_config(options)
+    project = Path(options.project).resolve()
     level = options.level or config.security.slsa_level
-    security = SupplyChainSecurity(options.project, "basic", config=config, output_dir=Path(options.output).parent or ".")
-    result = security.slsa_generator.attest(level, options.output, options.subject, options.key)
-    for line in result["problems"] + result["gate_failures"]:
+    plan = plan_from_config(config, _base(config, project), key_option=options.key)
+    plan = replace(plan, provenance=True, slsa_level=level, strict=True)
+    output = Path(options.output)
+    out_dir = output.parent
+    artifacts = Artifacts()
+    subjects = [Path(name) for name in options.subject or ()]
+    assess_provenance(plan, artifacts)
+    if not artifacts.problems and not artifacts.gate_failures:
+        _check_output_dir(out_dir, artifacts.problems)
+        for subject in subjects:
+            if not subject.is_file():
+                artifacts.problems.append(f"{subject}: no such file to attest")
+        try:  # an unreadable key is found now, not after the SBOM is written
+            load_private_key(plan.signing_key)  # type: ignore[arg-type]
+        except EnterpriseError as error:
+            artifacts.problems.append(f"provenance: {error}")
+    if artifacts.problems or artifacts.gate_failures:
+        return _refuse(artifacts)
+
+    written: list[Path] = []
+    artifacts.inventory = _inventory(options)
+    if not subjects:
+        sbom = out_dir / SBOM_FILES["cyclonedx-json"]
+        written.append(write_sbom(sbom, artifacts.inventory, "cyclonedx-json", spec_version=plan.cyclonedx_version))
+        subjects = [sbom]
+    facts = RunFacts(str(uuid.uuid4()), started, None, ("enterprise", "security", "slsa"))
+    produce_provenance(
+        plan, artifacts, subjects=subjects, facts=facts, output_dir=out_dir, test_result=False,
+        refuse_unmet=True, assessed=True, provenance_path=output,
+    )  # fmt: skip
+    if artifacts.problems or "provenance" not in artifacts.files:
+        for path in written:  # half of the evidence is no evidence: take back what was written
+            path.unlink(missing_ok=True)
+        return _refuse(artifacts)
+    for line in artifacts.notes:
+        print(f"enterprise: note: {line}", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    print(f"wrote {artifacts.files['provenance']} (SLSA Build L{artifacts.slsa['achieved']})", file=sys.stderr)  # type: ignore[index]
+    return 0
+
+
+def _check_output_dir(folder: Path, problems: list[str]) -> None:
+    """A missing folder is made when writing; a file where a folder must be is an error now."""
+    target = folder.resolve()
+    existing = _existing_ancestor(target)
+    if existing == target:
+        return
+    first_missing = target
+    while first_missing.parent != existing:
+        first_missing = first_missing.parent
+    if first_missing.exists() or first_missing.is_symlink():
+        problems.append(f"{folder}: not a folder ({first_missing} is in the way)")
+
+
+def _refuse(artifacts: Any) -> int:
+    for line in artifacts.problems + artifacts.gate_failures:
         print(f"enterprise: {line}", file=sys.stderr)
-    if result["path"]:
-        print(f"wrote {result['path']} (SLSA Build L{result['slsa']['achieved']})", file=sys.stderr)
-    return int(result["exit_code"])
+    print("enterprise: nothing written", file=sys.stderr)
+    return int(artifacts.exit_code)
 
 
 def report_command(options: argparse.Namespace, extra: list[str]) -> int:
+    """Every artifact of the level is produced in a staging folder beside the output and
+    published only when nothing went wrong: an input problem (exit 2) or a refused SLSA level
+    writes nothing. A vulnerability gate (exit 1) still writes: the files are its evidence."""
+    import shutil
+    import tempfile
+
+    from ..files import write_bytes_atomic, write_text_atomic
+    from ..supply_chain.pipeline import Artifacts, assess_provenance
     from ..supply_chain.security import SupplyChainSecurity
 
     config = load_config(options)
-    security = SupplyChainSecurity(options.project, options.level or config.security.security_level, config=config, output_dir=options.output)
+    output = Path(options.output)
+    level = options.level or config.security.security_level
+    probe = SupplyChainSecurity(options.project, level, config=config, output_dir=output)
     switches: dict[str, Any] = {}
     if options.key:
         switches["key_option"] = options.key
     if options.db:
         switches["database_option"] = options.db
-    security.plan_options = switches
-    report = asyncio.run(security.generate_comprehensive_security_report())
-    from ..files import write_text_atomic
+    probe.plan_options = switches
+    assessed = Artifacts()
+    assess_provenance(probe.plan(), assessed)
+    if output.exists() and not output.is_dir():
+        assessed.problems.append(f"{output}: not a folder")
+    if assessed.gate_failures or assessed.problems:
+        return _refuse(assessed)
 
-    summary = write_text_atomic(Path(options.output) / "security-report.json", json.dumps(report, indent=2) + "\n")
+    parent = _existing_ancestor(output.resolve())
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".enterprise-staging-", dir=parent))
+    except PermissionError as error:
+        raise PermissionDeniedError(f"{parent}: cannot write here ({error.strerror})") from None
+    except OSError as error:
+        raise InputError(f"{parent}: cannot write here ({error.strerror or error})") from None
+    try:
+        security = SupplyChainSecurity(options.project, level, config=config, output_dir=staging)
+        security.plan_options = switches
+        report = asyncio.run(security.generate_comprehensive_security_report())
+        if report["problems"]:
+            report["files"] = {}
+            _print_report(report, options, output, None, [])
+            print("enterprise: nothing written", file=sys.stderr)
+            return int(report["exit_code"])
+        write_text_atomic(staging / "security-report.json", json.dumps(report, indent=2) + "\n")
+        written = []
+        for staged in sorted(staging.iterdir()):
+            written.append(write_bytes_atomic(output / staged.name, staged.read_bytes()))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _print_report(report, options, output, output / "security-report.json", written)
+    return int(report["exit_code"])
+
+
+def _existing_ancestor(path: Path) -> Path:
+    while not path.is_dir() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _print_report(report: dict[str, Any], options: argparse.Namespace, output: Path, summary: Path | None, written: list[Path]) -> None:
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
     if options.format == "json":
         emit(json.dumps(report, indent=2) + "\n", None)
-    else:
-        lines = [f"security level {report['security_level']}: artifacts in {options.output}"]
-        lines += [f"  {role}: {name}" for role, name in report["files"].items()]
-        risk = report["risk_score"]
-        lines.append(f"  risk score: {risk if risk is not None else 'none'} ({report['risk_basis']})")
-        lines += [f"  note: {note}" for note in report["notes"]]
-        lines += [f"  problem: {problem}" for problem in report["problems"]]
-        lines += [f"  FAILED: {failure}" for failure in report["gate_failures"]]
+        return
+    where = f"artifacts in {output}" if written else "nothing written"
+    lines = [f"security level {report['security_level']}: {where}"]
+    lines += [f"  {role}: {name}" for role, name in report["files"].items()]
+    risk = report["risk_score"]
+    lines.append(f"  risk score: {risk if risk is not None else 'none'} ({report['risk_basis']})")
+    lines += [f"  note: {note}" for note in report["notes"]]
+    lines += [f"  problem: {problem}" for problem in report["problems"]]
+    lines += [f"  FAILED: {failure}" for failure in report["gate_failures"]]
+    if summary is not None:
         lines.append(f"  summary: {summary}")
-        emit("\n".join(lines) + "\n", None)
-    return int(report["exit_code"])
+    emit("\n".join(lines) + "\n", None)
 
 
 def status_command(options: argparse.Namespace, extra: list[str]) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import InputError
-from .model import Component, Dependency, Inventory
+from .model import Component, Dependency, Inventory, Party
 
 __all__ = [
     "LICENSE_FIELD_LIMIT",
@@ -59,7 +59,8 @@ import sys
 import textwrap
 from importlib import metadata
 
-SINGLE = ("Name", "Version", "Summary", "Home-page", "License-Expression", "License")
+SINGLE = ("Name", "Version", "Summary", "Home-page", "License-Expression", "License",
+          "Author", "Author-email", "Maintainer", "Maintainer-email")
 MULTIPLE = ("Project-URL", "Classifier", "Requires-Dist")
 FILES = ("direct_url.json", "entry_points.txt")
 
@@ -476,10 +477,12 @@ def _activate(nodes: dict[str, _Node], root: _Node | None, environment: Mapping[
 
 
 def _test_scope(nodes: dict[str, _Node], installed: dict[str, _Node], root: _Node | None) -> set[str]:
-    """Names reachable from a test root and not from the root's runtime dependencies.
+    """Names reachable from a test root and from no runtime component.
 
     Test roots: pytest, every distribution with a pytest11 entry point, and the targets of
-    the root's TEST_EXTRAS groups. Runtime roots: the targets of the root's other edges.
+    the root's TEST_EXTRAS groups. Runtime roots: the targets of the root's other edges, and
+    every distribution no test root reaches (it is runtime by default, so what it depends on
+    must be too). Hence a runtime component never depends on a test-scoped one.
     """
     graph = {
         name: [e.name for e in node.edges if e.active and e.name in installed and e.name in nodes]
@@ -493,7 +496,9 @@ def _test_scope(nodes: dict[str, _Node], installed: dict[str, _Node], root: _Nod
         for edge in root.edges:
             if edge.active and edge.name in graph:
                 (test_roots if edge.via_extra in TEST_EXTRAS else runtime_roots).append(edge.name)
-    return _reachable(graph, test_roots) - _reachable(graph, runtime_roots)
+    for_tests = _reachable(graph, test_roots)
+    runtime_roots += [name for name in graph if name not in for_tests]
+    return for_tests - _reachable(graph, runtime_roots)
 
 
 def _reachable(graph: Mapping[str, list[str]], starts: Iterable[str]) -> set[str]:
@@ -549,7 +554,30 @@ def _component(node: _Node, scope: str, installed: Mapping[str, _Node], problems
         location=node.location,
         shadowed=tuple(node.shadowed),
         requested_extras=tuple(sorted(node.requested)) if scope != "root" else (),
+        authors=_parties(fields.get("Author"), fields.get("Author-email")),
+        maintainers=_parties(fields.get("Maintainer"), fields.get("Maintainer-email")),
     )
+
+
+def _parties(names: Any, emails: Any) -> tuple[Party, ...]:
+    """The people or organisations of one metadata role from its two fields.
+
+    ``Author-email`` is an address list (``"A <a@x>, b@y"``, as PEP 621 tools write it);
+    ``Author`` free text. A name field beside a single nameless address names that address;
+    otherwise a name field the addresses do not already carry is a party of its own.
+    """
+    from email.utils import getaddresses
+
+    name = _meaningful(names)
+    text = _meaningful(emails)
+    found = [(n.strip() or None, a.strip()) for n, a in getaddresses([text])] if text else []
+    parties = [Party(n, a or None) for n, a in found if a or n]
+    if name is not None:
+        if len(parties) == 1 and parties[0].name is None:
+            return (Party(name, parties[0].email),)
+        if all(party.name != name for party in parties):
+            parties.insert(0, Party(name, None))
+    return tuple(parties)
 
 
 def _dependency(edge: _Edge, installed: Mapping[str, _Node], owner: _Node, problems: list[str]) -> Dependency:
@@ -611,6 +639,11 @@ def _install_kind(node: _Node, problems: list[str]) -> tuple[str, Mapping[str, A
     except ValueError as exc:
         problems.append(f"{node.label}: malformed direct_url.json ({exc}); counted as a registry install")
         return "registry", None
+    # PEP 610 asks installers to strip credentials; not every one does, and the URL goes into
+    # the purl, the SBOM and the provenance (docs/redaction.md).
+    from ..redact import redact_url
+
+    data["url"] = redact_url(data["url"])
     if "vcs_info" in data:
         return "vcs", data
     if "archive_info" in data:
@@ -780,6 +813,22 @@ def _root_fields(project: Mapping[str, Any], path: Path, problems: list[str]) ->
         fields["Classifier"] = [c for c in classifiers if isinstance(c, str) and c.startswith("License ::")]
     if isinstance(project.get("description"), str):
         fields["Summary"] = project["description"]
+    for role, header in (("authors", "Author"), ("maintainers", "Maintainer")):
+        # As PEP 621 maps them to core metadata: a name alone goes to Author, a name with an
+        # email (or an email alone) to Author-email as "name <email>".
+        names, addresses = [], []
+        for entry in project.get(role) if isinstance(project.get(role), list) else ():
+            if not isinstance(entry, dict):
+                continue
+            person, email = entry.get("name"), entry.get("email")
+            if isinstance(email, str) and email.strip():
+                addresses.append(f"{person.strip()} <{email.strip()}>" if isinstance(person, str) and person.strip() else email.strip())
+            elif isinstance(person, str) and person.strip():
+                names.append(person.strip())
+        if names:
+            fields[header] = ", ".join(names)
+        if addresses:
+            fields[header + "-email"] = ", ".join(addresses)
     urls = project.get("urls")
     if isinstance(urls, dict):
         fields["Project-URL"] = [f"{label}, {url}" for label, url in urls.items() if isinstance(url, str)]

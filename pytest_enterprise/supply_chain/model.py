@@ -21,6 +21,7 @@ __all__ = [
     "Finding",
     "Ignore",
     "Inventory",
+    "Party",
     "ScanResult",
     "Vulnerability",
 ]
@@ -46,6 +47,19 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class Party:
+    """A person or organisation named in a distribution's metadata (Author, Maintainer and
+    their -email fields), or in pyproject.toml's authors and maintainers."""
+
+    name: str | None
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email or ""
+
+
+@dataclass(frozen=True)
 class Component:
     """One installed distribution (or the project under test, when ``scope == "root"``)."""
 
@@ -68,6 +82,14 @@ class Component:
     location: str | None = None  # the .dist-info (or .egg-info) folder
     shadowed: tuple[str, ...] = ()  # locations of same-name distributions Python does not import
     requested_extras: tuple[str, ...] = ()  # extras of this component some dependent asks for
+    authors: tuple[Party, ...] = ()  # Author / Author-email
+    maintainers: tuple[Party, ...] = ()  # Maintainer / Maintainer-email
+
+    @property
+    def suppliers(self) -> tuple[Party, ...]:
+        """Who supplies the distribution: its maintainers when named, else its authors
+        (docs/sbom.md); empty when the metadata names neither."""
+        return self.maintainers or self.authors
 
 
 @dataclass(frozen=True)

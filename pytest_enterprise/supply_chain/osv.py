@@ -260,12 +260,11 @@ def _load_yaml(text: str) -> Any:
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
+        # The line number only: PyYAML's problem texts quote the characters they met.
         mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}: " if mark else ""
-        problem = ", ".join(part for part in (error.context, error.problem) if part)
-        raise _Malformed(f"invalid YAML: {where}{problem}") from None
-    except yaml.YAMLError as error:
-        raise _Malformed(f"invalid YAML: {str(error).splitlines()[0]}") from None
+        raise _Malformed(f"invalid YAML: line {mark.line + 1}" if mark else "invalid YAML") from None
+    except yaml.YAMLError:
+        raise _Malformed("invalid YAML") from None
     finally:
         loader.dispose()
     if root is None:
@@ -307,7 +306,9 @@ def _load_json(text: str) -> Any:
     try:
         return json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
     except json.JSONDecodeError as error:
-        raise _Malformed(f"invalid JSON: line {error.lineno} column {error.colno}: {error.msg}") from None
+        # json's messages are fixed words, but "Invalid \\escape: 'x'" quotes: keep the words.
+        message = error.msg.partition(":")[0]
+        raise _Malformed(f"invalid JSON: line {error.lineno} column {error.colno}: {message}") from None
     except RecursionError:
         raise _Malformed("invalid JSON: nested too deeply") from None
 
@@ -328,14 +329,19 @@ def _parse_record(path: str, data: bytes) -> Advisory:
 
 
 def _show(value: Any) -> str:
+    """What ``value`` is, never what it says: a "record" may be any file (a symlinked
+    ~/.netrc parses as one YAML string), and a message is printed and stored."""
     if value is None:
         return "null"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "...'"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters" if value else "an empty string"
+    return "a number" if isinstance(value, (int, float)) else f"a {type(value).__name__}"
 
 
 def _text(value: Any, where: str, *, required: bool = False) -> str | None:
@@ -483,7 +489,7 @@ def _range(item: Any, where: str) -> Range | None:
             continue
         version = _version(text)
         if version is None:
-            raise _Malformed(f"{here}.{kind_name}: {text!r} is not a PEP 440 version")
+            raise _Malformed(f"{here}.{kind_name}: not a PEP 440 version")
         if kind_name == "limit":
             limits.append(version)
         else:
@@ -696,17 +702,25 @@ def _read_folder(root: Path, skipped: dict[str, str]) -> list[_RecordFile]:
         raise error  # an unreadable subfolder must not shrink the database silently
 
     top = os.fspath(root)
+    real_top = os.path.realpath(top)
     try:
         for folder, dirs, names in os.walk(top, onerror=failed):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             # Plain string paths: pathlib costs more than reading the small files.
             prefix = os.path.relpath(folder, top).replace(os.sep, "/") + "/"
             prefix = "" if prefix == "./" else prefix
+            for name in sorted(d for d in dirs if os.path.islink(os.path.join(folder, d))):
+                skipped[prefix + name] = "a symbolic link to a folder: not followed"
             for name in sorted(names):
                 if name.startswith(".") or not name.lower().endswith(RECORD_SUFFIXES):
                     continue
                 relative = prefix + name
                 full = os.path.join(folder, name)
+                if os.path.islink(full) and not _inside(os.path.realpath(full), real_top):
+                    # A link out of the database (ln -s ~/.netrc pip/X.yaml) is never opened:
+                    # its target is not an advisory of this database, and may be a secret.
+                    skipped[relative] = "a symbolic link out of the database folder: not read"
+                    continue
                 with open(full, "rb") as handle:
                     if os.fstat(handle.fileno()).st_size > MAX_RECORD_BYTES:
                         _too_big(relative, skipped)
@@ -723,6 +737,10 @@ def _read_folder(root: Path, skipped: dict[str, str]) -> list[_RecordFile]:
     return files
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _read_zip(root: Path, skipped: dict[str, str]) -> list[_RecordFile]:
     """Every record member of the zip at ``root`` (hidden folders and files left out)."""
     import zipfile
@@ -734,7 +752,14 @@ def _read_zip(root: Path, skipped: dict[str, str]) -> list[_RecordFile]:
         with zipfile.ZipFile(root) as archive:
             for member in archive.infolist():
                 relative = PurePosixPath(member.filename).as_posix()
-                if member.is_dir() or not _is_record(relative):
+                if member.is_dir():
+                    continue
+                if relative.startswith("/") or ".." in PurePosixPath(relative).parts or "\\" in member.filename:
+                    # Nothing is extracted, but such a name is a crafted archive: say so.
+                    if relative.lower().endswith(RECORD_SUFFIXES):
+                        skipped[relative] = "an absolute or '..' member name: not read"
+                    continue
+                if not _is_record(relative):
                     continue
                 try:
                     if member.file_size > MAX_RECORD_BYTES or relative in seen:

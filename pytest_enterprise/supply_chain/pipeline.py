@@ -64,11 +64,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What the provenance says about the run that produced the files."""
+    """What the provenance says about the run that produced the files.
+
+    The build step the provenance describes runs from ``started_on`` (for a pytest run: when
+    the plugin was configured, the earliest moment it knows) until every subject is written.
+    ``produce_provenance`` therefore states as ``finishedOn`` the moment just before it signs,
+    never earlier than ``finished_on`` (which may be None: "when the subjects are done")."""
 
     invocation_id: str
     started_on: datetime
-    finished_on: datetime
+    finished_on: datetime | None
     arguments: tuple[str, ...]
     git: Mapping[str, Any] | None = None
     passed: tuple[str, ...] = ()
@@ -284,11 +289,14 @@ def produce_provenance(
     test_result: bool = True,
     refuse_unmet: bool = False,
     assessed: bool = False,
+    provenance_path: Path | None = None,
 ) -> None:
     """Signed SLSA provenance (and, with ``test_result``, the test-result statement) over
     ``subjects``. The level written is the one achieved; asking for more is a gate failure
     naming what is missing, and with ``refuse_unmet`` nothing is written then.
-    ``assessed``: ``assess_provenance`` already ran on these artifacts."""
+    ``assessed``: ``assess_provenance`` already ran on these artifacts. ``provenance_path``:
+    where the provenance goes (default ``output_dir / PROVENANCE_FILE``); subject names are
+    relative to ``output_dir`` either way."""
     from .dsse import PAYLOAD_TYPE, sign_envelope
     from .keys import load_private_key
     from .provenance import (
@@ -299,6 +307,9 @@ def produce_provenance(
         write_envelope,
     )
 
+    from ..redact import redact_args, redact_text
+    from ..timeutil import utc_now
+
     env = os.environ if env is None else env
     if not assessed and not assess_provenance(plan, artifacts, env):
         return
@@ -306,13 +317,17 @@ def produce_provenance(
         return
     try:
         key = load_private_key(plan.signing_key, notes=artifacts.notes)
-        builder_id = plan.builder_id or detect_builder(env)[0]
+        builder_id = redact_text(plan.builder_id or detect_builder(env)[0])
         listed = [file_subject(path, _relative(path, output_dir)) for path in subjects if path.is_file()]
+        # Every subject is written and hashed: the build step ends now, just before signing.
+        finished = utc_now()
+        if facts.finished_on is not None and facts.finished_on > finished:  # a clock step back
+            finished = facts.finished_on
         invocation = Invocation(
             invocation_id=facts.invocation_id,
             started_on=facts.started_on,
-            finished_on=facts.finished_on,
-            arguments=facts.arguments,
+            finished_on=finished,
+            arguments=tuple(redact_args(facts.arguments)),
         )
         statement = build_provenance_statement(
             subjects=listed,
@@ -323,13 +338,13 @@ def produce_provenance(
             slsa_level=artifacts.slsa["achieved"],
             inputs=_scan_inputs(artifacts),
         )
-        documents = [("provenance", PROVENANCE_FILE, statement)]
+        documents = [("provenance", provenance_path or output_dir / PROVENANCE_FILE, statement)]
         if test_result:
-            documents.append(("test-result", TEST_RESULT_FILE, _test_result_statement(listed, facts)))
-        for role, name, document in documents:
+            documents.append(("test-result", output_dir / TEST_RESULT_FILE, _test_result_statement(listed, facts)))
+        for role, path, document in documents:
             payload = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
             envelope = sign_envelope(payload, PAYLOAD_TYPE, [key])
-            artifacts.files[role] = write_envelope(output_dir / name, envelope)
+            artifacts.files[role] = write_envelope(path, envelope)
     except EnterpriseError as error:
         artifacts.problems.append(f"provenance: {error}")
 

@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +38,7 @@ from ..errors import (
     UsageError,
 )
 from ..files import write_text_atomic
+from ..redact import redact_args, redact_mapping, redact_text
 from ..timeutil import rfc3339
 from .model import Inventory
 
@@ -191,12 +192,15 @@ def build_provenance_statement(
     if inventory is not None and inventory.platform:
         internal["platform"] = inventory.platform
     if invocation.environment:
-        internal["environment"] = {str(k): str(v) for k, v in sorted(invocation.environment.items())}
+        environment = {str(k): str(v) for k, v in sorted(invocation.environment.items())}
+        internal["environment"] = redact_mapping(environment)
 
     metadata: dict[str, Any] = {
         "invocationId": str(invocation.invocation_id),
         "startedOn": rfc3339(invocation.started_on),
-        "finishedOn": rfc3339(invocation.finished_on),
+        # Rounded up to the millisecond the text keeps: truncating could state a finish before
+        # the last subject's write (docs/provenance.md).
+        "finishedOn": rfc3339(_ceil_millisecond(invocation.finished_on)),
     }
     if level is not None:
         metadata[LEVEL_FIELD] = level
@@ -208,16 +212,23 @@ def build_provenance_statement(
         "predicate": {
             "buildDefinition": {
                 "buildType": build_type,
-                "externalParameters": {"pytest_args": [str(a) for a in invocation.arguments]},
+                # Redacted again here: a caller may pass arguments that never went through
+                # RunInfo (docs/redaction.md); a signed statement is forever.
+                "externalParameters": {"pytest_args": redact_args(str(a) for a in invocation.arguments)},
                 "internalParameters": internal,
                 "resolvedDependencies": _resolved_dependencies(inventory, git) + [dict(i) for i in inputs],
             },
             "runDetails": {
-                "builder": {"id": builder_id, "version": {"pytest-enterprise": __version__}},
+                "builder": {"id": redact_text(builder_id), "version": {"pytest-enterprise": __version__}},
                 "metadata": metadata,
             },
         },
     }
+
+
+def _ceil_millisecond(moment: datetime) -> datetime:
+    extra = moment.microsecond % 1000
+    return moment if extra == 0 else moment + timedelta(microseconds=1000 - extra)
 
 
 def _stated_level(slsa_level: int | LevelAssessment | None) -> int | None:
@@ -266,7 +277,7 @@ def _git_dependency(git: Mapping[str, Any] | None) -> dict[str, Any] | None:
     entry: dict[str, Any] = {"name": "source"}
     if remote:
         ref = f"refs/heads/{branch}" if branch else commit
-        base = f"git+{_without_credentials(str(remote))}"
+        base = f"git+{redact_text(_without_credentials(str(remote)))}"
         entry["uri"] = f"{base}@{ref}" if ref else base
     if commit:
         entry["digest"] = {"gitCommit": str(commit)}

@@ -25,7 +25,7 @@ import os
 import re
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from ..files import write_text_atomic
 from ..timeutil import utc_now
 
 if TYPE_CHECKING:
-    from .model import Component, Finding, Inventory, ScanResult
+    from .model import Component, Finding, Inventory, ScanResult, Party
 
 __all__ = [
     "CYCLONEDX_SPEC_VERSIONS",
@@ -70,6 +70,15 @@ SPDX_NAMESPACE_BASE = "https://pytest-enterprise.invalid/spdx/"
 
 _SPDX_ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 _JUSTIFICATION_WORD = re.compile(r"[A-Za-z_]+")
+_EMAIL = re.compile(r"[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+")
+# SPDX's "Person: name (email)" reads the parentheses; a name must hold none, nor line breaks.
+_SPDX_PARTY_UNSAFE = re.compile(r"[()\r\n\t]+")
+_ORGANISATION_WORD = re.compile(
+    r"\b(team|teams|project|projects|foundation|inc|llc|ltd|gmbh|corp|corporation|company|"
+    r"developers|contributors|authors|maintainers|community|authority|organi[sz]ation|group|"
+    r"labs?|software|systems|services|university|institute|others|list)\b\.?",
+    re.IGNORECASE,
+)
 # scheme://host..., no whitespace. The library accepts any string as a URL and the schema's
 # iri-reference accepts "UNKNOWN"; metadata holds both, and neither is a link.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
@@ -189,7 +198,7 @@ def _cdx_licenses(component: Component) -> list[Any]:
     return found
 
 
-def _cdx_component(component: Component, *, root: bool) -> Any:
+def _cdx_component(component: Component, *, root: bool, spec_version: str = "1.6") -> Any:
     from cyclonedx.exception.model import InvalidUriException
     from cyclonedx.model import (
         ExternalReference,
@@ -250,20 +259,70 @@ def _cdx_component(component: Component, *, root: bool) -> Any:
         purl = PackageURL.from_string(component.purl) if component.purl else None
     except ValueError:
         purl = None
-    return CdxComponent(
-        type=ComponentType.APPLICATION if root else ComponentType.LIBRARY,
-        bom_ref=component.bom_ref,
-        name=component.display_name or component.name,
-        version=component.version or None,
-        description=component.summary or None,
-        # "excluded" is the spec's scope for components used "for test and other non-runtime
-        # purposes"; "optional" would claim they are not installed.
-        scope=ComponentScope.EXCLUDED if component.scope == "test" else None,
-        purl=purl,
-        licenses=_cdx_licenses(component),
-        external_references=references,
-        properties=properties,
-    )
+    supplier, authors, author = _cdx_parties(component, spec_version)
+    with warnings.catch_warnings():
+        # ``author`` is what 1.5 has; the library warns that 1.6 deprecates it even when the
+        # document is 1.5 (1.6 documents get ``authors`` instead).
+        warnings.filterwarnings("ignore", message=".*author.* is deprecated", category=Warning)
+        return CdxComponent(
+            type=ComponentType.APPLICATION if root else ComponentType.LIBRARY,
+            bom_ref=component.bom_ref,
+            supplier=supplier,
+            authors=authors,
+            author=author,
+            name=component.display_name or component.name,
+            version=component.version or None,
+            description=component.summary or None,
+            # "excluded" is the spec's scope for components used "for test and other non-runtime
+            # purposes"; "optional" would claim they are not installed.
+            scope=ComponentScope.EXCLUDED if component.scope == "test" else None,
+            purl=purl,
+            licenses=_cdx_licenses(component),
+            external_references=references,
+            properties=properties,
+        )
+
+
+def _cdx_parties(component: Component, spec_version: str) -> tuple[Any, list[Any], str | None]:
+    """``(supplier, authors, author)``: the supplier entity (maintainers, else authors) with
+    a contact per party; the authors as contacts (CycloneDX 1.6), or as one ``author`` string
+    (1.5, which has no ``authors``)."""
+    from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
+
+    def contact(party: Party) -> Any:
+        return OrganizationalContact(name=party.name, email=party.email if _email_ok(party.email) else None)
+
+    suppliers = component.suppliers
+    supplier = None
+    if suppliers:
+        contacts = [contact(p) for p in suppliers if p.name or _email_ok(p.email)]
+        supplier = OrganizationalEntity(name=_party_names(suppliers), contacts=contacts)
+    if spec_version == "1.5":
+        return supplier, [], _party_names(component.authors) or None
+    return supplier, [contact(p) for p in component.authors if p.name or _email_ok(p.email)], None
+
+
+def _email_ok(email: str | None) -> bool:
+    return bool(email) and _EMAIL.fullmatch(email) is not None  # type: ignore[arg-type]
+
+
+def _party_names(parties: Sequence[Party]) -> str:
+    return ", ".join(dict.fromkeys(party.label for party in parties if party.label))
+
+
+def _spdx_party(parties: Sequence[Party]) -> str:
+    """An SPDX ``supplier`` / ``originator`` value: ``Person: name (email)`` or ``Organization:
+    name (email)``, or NOASSERTION when the metadata names nobody.
+
+    The metadata does not say whether a name is a person or an organisation. Several parties,
+    or a name with a word like "Team", "Foundation", "Inc", "Developers", "Authority" is an
+    Organization; a single other name is a Person."""
+    if not parties:
+        return "NOASSERTION"
+    name = " ".join(_SPDX_PARTY_UNSAFE.sub("", _party_names(parties)).split())
+    email = next((p.email for p in parties if _email_ok(p.email)), None)
+    kind = "Organization" if len(parties) > 1 or _ORGANISATION_WORD.search(name) else "Person"
+    return f"{kind}: {name}" + (f" ({email})" if email else "")
 
 
 def _cdx_datetime(text: str | None) -> datetime | None:
@@ -450,7 +509,7 @@ def cyclonedx_json(
                 )
             vulnerabilities.append(_cdx_vulnerability(finding))
 
-    root = _cdx_component(inventory.root, root=True) if inventory.root is not None else None
+    root = _cdx_component(inventory.root, root=True, spec_version=spec_version) if inventory.root is not None else None
     metadata = BomMetaData(
         tools=ToolRepository(components=[tool]),
         component=root,
@@ -471,7 +530,7 @@ def cyclonedx_json(
     ]
 
     bom = Bom(
-        components=[_cdx_component(c, root=False) for c in components],
+        components=[_cdx_component(c, root=False, spec_version=spec_version) for c in components],
         serial_number=serial_uuid,
         metadata=metadata,
         dependencies=dependencies,
@@ -572,6 +631,11 @@ def _spdx_package(component: Component, spdx_id: str, *, root: bool) -> dict[str
         component.homepage
     ):
         package["homepage"] = component.homepage
+    # NTIA's "supplier name": the maintainers, else the authors; the authors are also the
+    # originator. NOASSERTION only when the metadata names nobody (docs/sbom.md).
+    package["supplier"] = _spdx_party(component.suppliers)
+    if component.authors:
+        package["originator"] = _spdx_party(component.authors)
     package["licenseConcluded"] = "NOASSERTION"
     declared, comment = _spdx_declared_license(component)
     package["licenseDeclared"] = declared
