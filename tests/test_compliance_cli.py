@@ -96,7 +96,67 @@ def test_update_records_an_audited_manual_status_used_by_later_reports(project, 
     assert cc11["attestation"]["evidence_sha256"] == hashlib.sha256(b"signed").hexdigest()
     assert cc11["attestation"]["attested_by"] == "alice"
     code, out, _ = run_cli(capsys, "compliance", "log", "--format", "json")
-    assert [(c["actor"], c["status"]) for c in json.loads(out)] == [("alice", "compliant")]
+    data = json.loads(out)
+    assert code == 0 and data["chain_intact"] and data["chained_at_migration"] is None
+    assert [(c["actor"], c["status"]) for c in data["changes"]] == [("alice", "compliant")]
+
+
+STATUS_TAMPERING = {
+    "modify": ["UPDATE control_statuses SET status = 'compliant' WHERE id = 2"],
+    "insert": ["UPDATE control_statuses SET id = id * 10",
+               "INSERT INTO control_statuses (id, framework, control_id, status, notes, actor, recorded_at, prev_hash, hash)"
+               " SELECT 15, framework, 'CC1.2', status, notes, actor, recorded_at, prev_hash, hash FROM control_statuses WHERE id = 10"],
+    "delete": ["DELETE FROM control_statuses WHERE id = 2"],
+    "reorder": ["UPDATE control_statuses SET id = -1 WHERE id = 1", "UPDATE control_statuses SET id = 1 WHERE id = 2",
+                "UPDATE control_statuses SET id = 2 WHERE id = -1"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tampering", sorted(STATUS_TAMPERING))
+def test_log_checks_the_status_chain_and_exits_1_when_a_middle_row_was_tampered(project, capsys, tampering):
+    import sqlite3
+
+    for control, state in (("CC1.1", "compliant"), ("CC1.2", "non_compliant"), ("CC1.3", "compliant")):
+        assert run_cli(capsys, "compliance", "update", "--control", control, "--status", state, "--actor", "al")[0] == 0
+    code, out, _ = run_cli(capsys, "compliance", "log")
+    assert code == 0 and out.rstrip().endswith("status chain: intact")
+    conn = sqlite3.connect(project / ".enterprise" / "history.db")
+    with conn:
+        for statement in STATUS_TAMPERING[tampering]:
+            conn.execute(statement)
+    conn.close()
+    code, out, _ = run_cli(capsys, "compliance", "log")
+    assert code == 1 and "status chain BROKEN: change " in out
+    code, out, _ = run_cli(capsys, "compliance", "log", "--control", "CC1.3", "--format", "json")
+    data = json.loads(out)  # a filtered view still checks the whole chain
+    assert code == 1 and not data["chain_intact"] and data["problems"]
+    assert [c["control_id"] for c in data["changes"]] == ["CC1.3"]
+
+
+def test_log_says_which_changes_were_chained_at_the_upgrade(project, capsys):
+    import sqlite3
+
+    from pytest_enterprise.store.sqlite import MIGRATIONS
+
+    db = project / ".enterprise" / "history.db"
+    db.unlink()
+    conn = sqlite3.connect(db)
+    with conn:  # a store as release v3 left it, with two statuses and no chain
+        for step in MIGRATIONS[:3]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute("PRAGMA application_id = 0x5079456e")
+        conn.execute("PRAGMA user_version = 3")
+        for control in ("CC1.1", "CC1.2"):
+            conn.execute(
+                "INSERT INTO control_statuses (framework, control_id, status, actor, recorded_at)"
+                " VALUES ('soc2', ?, 'compliant', 'old', '2026-11-20T10:00:00.000000Z')",
+                (control,),
+            )
+    conn.close()
+    code, out, _ = run_cli(capsys, "compliance", "log")
+    assert code == 0 and "changes 1-2 were chained when the store was upgraded (" in out
+    assert "not when recorded" in out and "status chain: intact" in out
 
 
 @pytest.mark.parametrize(
