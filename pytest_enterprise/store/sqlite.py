@@ -145,7 +145,8 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
     ),
     # v3: the audit log of changes (feature flags first) and the events of A/B experiments.
     # ``audit_events`` is append-only and hash-chained: each row's hash covers the previous
-    # row's, so an edited or deleted row breaks the chain (``verify_audit_chain``).
+    # row's, so a row edited, inserted, deleted or moved before the newest one breaks the chain
+    # (``audit.verify_chain``); truncation and a full rewrite do not (docs/history.md).
     (
         """
         CREATE TABLE audit_events (
