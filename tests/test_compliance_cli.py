@@ -88,7 +88,7 @@ def test_update_records_an_audited_manual_status_used_by_later_reports(project, 
         capsys, "compliance", "update", "--control", "CC1.1", "--status", "Compliant",
         "--notes", "Code of conduct", "--evidence", "evidence/conduct.md", "--actor", "alice",
     )
-    assert code == 0 and "soc2:CC1.1: none -> compliant (by alice" in out
+    assert code == 0 and "soc2-type2:CC1.1: none -> compliant (by alice" in out
     code, out, _ = run_cli(capsys, "compliance", "report", "--framework", "soc2", "--format", "json")
     data = json.loads(out)
     cc11 = next(c for c in data["frameworks"][0]["controls"] if c["id"] == "CC1.1")
@@ -157,6 +157,35 @@ def test_log_says_which_changes_were_chained_at_the_upgrade(project, capsys):
     code, out, _ = run_cli(capsys, "compliance", "log")
     assert code == 0 and "changes 1-2 were chained when the store was upgraded (" in out
     assert "not when recorded" in out and "status chain: intact" in out
+
+
+def test_soc2_is_accepted_by_both_names_and_printed_by_one(project, capsys):
+    import openpyxl
+
+    # The config names the catalog id; the output still says soc2-type2, as the guide does.
+    (project / "enterprise-config.yaml").write_text(
+        "compliance:\n  enabled: true\n  frameworks: [soc2]\n  waivers_file: waivers.yaml\n"
+    )
+    (project / "waivers.yaml").write_text(
+        "waivers:\n  - control: soc2:CC6.2\n    justification: later\n    approver: jane\n    expires: 2099-01-31\n"
+    )
+    outputs = []
+    for name in ("soc2", "soc2-type2"):
+        code, out, _ = run_cli(capsys, "compliance", "update", "--control", f"{name}:CC1.1", "--status", "compliant")
+        assert code == 0 and out.startswith("soc2-type2:CC1.1: ")
+        for command in (("status",), ("report",), ("report", "--format", "json"), ("log",), ("log", "--format", "json")):
+            framework = ("--framework", name) if command[0] != "log" else ("--control", f"{name}:CC1.1")
+            code, out, _ = run_cli(capsys, "compliance", *command, *framework)
+            assert code == 0 and "soc2-type2" in out, (name, command)
+            outputs.append(out)
+        assert run_cli(capsys, "compliance", "export", "--framework", name, "--output", f"{name}.xlsx")[0] == 0
+        book = openpyxl.load_workbook(project / f"{name}.xlsx", read_only=True)
+        cells = [cell for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row]
+        book.close()
+        assert "soc2-type2" in cells and "soc2" not in cells
+    # Only the catalog field and the waiver's control as written in waivers.yaml keep "soc2".
+    printed = "\n".join(outputs).replace('"catalog": "soc2"', "").replace('"control": "soc2:CC6.2"', "")
+    assert "soc2:" not in printed and '"soc2"' not in printed
 
 
 @pytest.mark.parametrize(

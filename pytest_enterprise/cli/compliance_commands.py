@@ -171,9 +171,11 @@ def update_command(options: argparse.Namespace, extra: list[str]) -> int:
         expires=expires,
         actor=options.actor,
     )
+    from ..compliance.catalog import framework_name
+
     before = change.previous_status or "none"
     print(
-        f"{change.framework}:{change.control_id}: {before} -> {change.status}"
+        f"{framework_name(change.framework)}:{change.control_id}: {before} -> {change.status}"
         f" (by {change.actor} at {change.recorded_at}) in {matrix.store_path}"
     )
     return EXIT_OK
@@ -221,6 +223,7 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
     from tabulate import tabulate
 
     from ..audit import verify_chain
+    from ..compliance.catalog import framework_name
     from ..store.sqlite import HistoryStore
 
     matrix = _matrix(options)
@@ -243,7 +246,8 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
             "chain_intact": not problems,
             "problems": problems,
             "chained_at_migration": migrated,
-            "changes": [asdict(change) for change in changes],
+            # Printed by its one name; the stored row (and its hash) keeps the catalog id.
+            "changes": [{**asdict(change), "framework": framework_name(change.framework)} for change in changes],
         }
         print(json.dumps(data, indent=2))
         return EXIT_OK if not problems else EXIT_GATE_FAILED
@@ -251,7 +255,7 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
         print(f"no manual status recorded in {matrix.store_path}")
     else:
         rows = [
-            (c.recorded_at, c.actor, f"{c.framework}:{c.control_id}", f"{c.previous_status or 'none'} -> {c.status}",
+            (c.recorded_at, c.actor, f"{framework_name(c.framework)}:{c.control_id}", f"{c.previous_status or 'none'} -> {c.status}",
              c.notes, c.evidence or "")
             for c in changes
         ]

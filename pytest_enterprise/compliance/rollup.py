@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .catalog import framework_name
 from .result import (
     ATTESTED,
     ERROR,
@@ -239,7 +240,7 @@ def _evidence_by_control(
         grouped: dict[tuple[str, str], tuple[list[str], str | None]] = {}
         for framework, control_id, ref, na in markers["controls"]:
             if framework not in in_scope:
-                unscoped.append({"ref": f"{framework}:{ref}", "nodeid": test.nodeid})
+                unscoped.append({"ref": f"{framework_name(framework)}:{ref}", "nodeid": test.nodeid})
                 continue
             refs, reason = grouped.setdefault((framework, control_id), ([], na))
             refs.append(ref)
@@ -281,4 +282,5 @@ def _by_control(items: Sequence[Resolved]) -> dict[tuple[str, str], list[Resolve
 
 
 def _described(resolved: Resolved, now: datetime) -> dict[str, Any]:
-    return {**resolved.item.to_dict(now), "framework": resolved.framework, "control_id": resolved.control_id}
+    framework = framework_name(resolved.framework)
+    return {**resolved.item.to_dict(now), "framework": framework, "control_id": resolved.control_id}
