@@ -195,13 +195,32 @@ def test_soc2_is_accepted_by_both_names_and_printed_by_one(project, capsys):
         (("--control", "CC6.1", "--status", "great"), "unknown compliance status 'great'"),
         (("--control", "CC6.1", "--status", "compliant", "--evidence", "missing.md"), "evidence file not found"),
         (("--control", "CC6.1", "--status", "compliant", "--expires", "soon"), "--expires: expected a date"),
+        (("--control", "CC6.1", "--status", "compliant", "--expires", "1999-01-01"), "expires 1999-01-01T23:59:59.999Z is in the past"),
     ],
 )
 def test_update_refuses_bad_input_with_exit_2_and_stores_nothing(project, capsys, arguments, message):
     code, _, err = run_cli(capsys, "compliance", "update", *arguments)
     assert code == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
     with HistoryStore(project / ".enterprise" / "history.db") as store:
         assert store.control_statuses() == []
+
+
+def test_update_api_refuses_an_expiry_in_the_past_but_takes_today(project):
+    from datetime import datetime, timezone
+
+    from pytest_enterprise.compliance import ComplianceMatrix
+    from pytest_enterprise.errors import UsageError
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    matrix = ComplianceMatrix(project, clock=lambda: now)
+    for past in (datetime(2026, 11, 26, 11, 59), datetime(2020, 1, 1, tzinfo=timezone.utc), now):  # naive = UTC
+        with pytest.raises(UsageError, match="is in the past"):
+            matrix.update_control_status("CC6.1", "compliant", expires=past)
+    change = matrix.update_control_status("CC6.1", "compliant", expires=datetime(2026, 11, 26, 23, 59, 59, tzinfo=timezone.utc))
+    assert change.expires_at == "2026-11-26T23:59:59.000Z"
+    with HistoryStore(project / ".enterprise" / "history.db") as store:
+        assert len(store.control_status_log()) == 1
 
 
 def test_report_to_a_file_and_markdown(project, capsys):
