@@ -538,7 +538,7 @@ class HistoryStore:
                 (change.framework, change.control_id),
             ).fetchone()
             result = replace(change, previous_status=row[0] if row else None)
-            result = _chained(conn, result)
+            result = _chained(conn, "control_statuses", result)
             conn.execute(
                 f"INSERT INTO control_statuses ({_STATUS_COLUMNS})"
                 f" VALUES ({', '.join('?' * len(_STATUS_NAMES))})",
@@ -550,15 +550,11 @@ class HistoryStore:
 
     def record_audit_event(self, event: AuditRow) -> AuditRow:
         """Append ``event`` to the hash-chained audit log; returns it with its hashes."""
-        from ..audit import chain_hash
-
         result = event
 
         def write(conn: sqlite3.Connection) -> None:
             nonlocal result
-            row = conn.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
-            previous = row[0] if row else None
-            result = replace(event, prev_hash=previous, hash=chain_hash(previous, event))
+            result = _chained(conn, "audit_events", event)
             conn.execute(
                 f"INSERT INTO audit_events ({_AUDIT_COLUMNS})"
                 f" VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
@@ -1073,13 +1069,15 @@ class HistoryStore:
 # Helpers.
 
 
-def _chained(conn: sqlite3.Connection, change: ControlStatusChange) -> ControlStatusChange:
-    """``change`` linked after the newest stored status, by the audit log's hash function."""
+def _chained(conn: sqlite3.Connection, table: str, row: Any) -> Any:
+    """``row`` (an ``AuditRow`` or ``ControlStatusChange``) linked after the newest row of
+    ``table``: one code path for both chains. Runs inside the write transaction that inserts
+    it, so no other writer can slip in between. ``table`` is ours, never input."""
     from ..audit import chain_hash
 
-    row = conn.execute("SELECT hash FROM control_statuses ORDER BY id DESC LIMIT 1").fetchone()
-    previous = row[0] if row else None
-    return replace(change, prev_hash=previous, hash=chain_hash(previous, change))
+    newest = conn.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+    previous = newest[0] if newest else None
+    return replace(row, prev_hash=previous, hash=chain_hash(previous, row))
 
 
 def _chain_existing_statuses(conn: sqlite3.Connection) -> None:
