@@ -1,10 +1,16 @@
 """The project's audit log: who changed what, when, and what it was before and after.
 
 Events live in the history store's ``audit_events`` table. The table is append-only and
-hash-chained: each event's hash covers its own fields and the previous event's hash, so editing
-or deleting a stored event breaks every later hash, and ``verify_chain`` says where. (Signing
-the chain with a key is not done yet.) Code that runs without a store, such as a flag manager
-built in a test, keeps its events in a ``MemoryAuditLog`` instead.
+hash-chained: each event's hash covers its own fields and the previous event's hash, so editing,
+inserting, deleting or reordering a stored event that has a successor breaks the chain, and
+``verify_chain`` says where. The manual compliance statuses (``control_statuses``) are chained
+by the same two functions, ``chain_hash`` and ``verify_chain``, which work on any stored row
+with ``prev_hash`` and ``hash`` fields.
+
+What a chain cannot show, until it is anchored by signed checkpoints: removing the newest rows
+(the rest is still a valid chain), or rewriting the whole table with recomputed hashes. Code
+that runs without a store, such as a flag manager built in a test, keeps its events in a
+``MemoryAuditLog`` instead.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +35,7 @@ __all__ = [
     "MemoryAuditLog",
     "StoreAuditLog",
     "chain_hash",
+    "chained_content",
     "default_actor",
     "make_event",
     "verify_chain",
@@ -75,33 +83,41 @@ def make_event(
     )
 
 
-def chain_hash(previous: str | None, event: AuditRow) -> str:
-    """SHA-256 over the previous hash and the event's fields, in a fixed JSON encoding."""
-    content = [
-        previous,
-        event.recorded_at,
-        event.actor,
-        event.kind,
-        event.subject,
-        event.action,
-        event.before_json,
-        event.after_json,
-        event.reason,
-    ]
+_CHAIN_FIELDS = frozenset({"prev_hash", "hash"})
+
+
+def chained_content(row: Any) -> tuple[Any, ...]:
+    """The fields of a stored row (a dataclass) that its hash covers: all but the hashes,
+    in declaration order."""
+    return tuple(getattr(row, f.name) for f in fields(row) if f.name not in _CHAIN_FIELDS)
+
+
+def chain_hash(previous: str | None, row: Any) -> str:
+    """SHA-256 over the previous hash and the row's fields, in a fixed JSON encoding.
+
+    ``row`` is an ``AuditRow`` or a ``ControlStatusChange``: one function for every chain in
+    the store, so they are computed and checked the same way.
+    """
+    content = [previous, *chained_content(row)]
     text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def verify_chain(events: Iterable[AuditRow]) -> list[str]:
-    """Problems with a full log read oldest first; empty when the chain is intact."""
+def verify_chain(rows: Iterable[Any], noun: str = "event") -> list[str]:
+    """Problems with a full chain read oldest first; empty when the chain is intact.
+
+    Finds an edited row (its hash no longer matches), and a row inserted, deleted or moved
+    anywhere but at the end (the next row no longer follows it). An intact answer does not
+    show that no newest rows were removed, nor that the whole chain was not recomputed.
+    """
     problems = []
     previous: str | None = None
-    for index, event in enumerate(events, start=1):
-        if event.prev_hash != previous:
-            problems.append(f"event {index} ({event.recorded_at}): does not follow event {index - 1}")
-        if event.hash != chain_hash(event.prev_hash, event):
-            problems.append(f"event {index} ({event.recorded_at}): content does not match its hash")
-        previous = event.hash
+    for index, row in enumerate(rows, start=1):
+        if row.prev_hash != previous:
+            problems.append(f"{noun} {index} ({row.recorded_at}): does not follow {noun} {index - 1}")
+        if row.hash != chain_hash(row.prev_hash, row):
+            problems.append(f"{noun} {index} ({row.recorded_at}): content does not match its hash")
+        previous = row.hash
     return problems
 
 

@@ -88,7 +88,7 @@ def test_update_records_an_audited_manual_status_used_by_later_reports(project, 
         capsys, "compliance", "update", "--control", "CC1.1", "--status", "Compliant",
         "--notes", "Code of conduct", "--evidence", "evidence/conduct.md", "--actor", "alice",
     )
-    assert code == 0 and "soc2:CC1.1: none -> compliant (by alice" in out
+    assert code == 0 and "soc2-type2:CC1.1: none -> compliant (by alice" in out
     code, out, _ = run_cli(capsys, "compliance", "report", "--framework", "soc2", "--format", "json")
     data = json.loads(out)
     cc11 = next(c for c in data["frameworks"][0]["controls"] if c["id"] == "CC1.1")
@@ -96,7 +96,96 @@ def test_update_records_an_audited_manual_status_used_by_later_reports(project, 
     assert cc11["attestation"]["evidence_sha256"] == hashlib.sha256(b"signed").hexdigest()
     assert cc11["attestation"]["attested_by"] == "alice"
     code, out, _ = run_cli(capsys, "compliance", "log", "--format", "json")
-    assert [(c["actor"], c["status"]) for c in json.loads(out)] == [("alice", "compliant")]
+    data = json.loads(out)
+    assert code == 0 and data["chain_intact"] and data["chained_at_migration"] is None
+    assert [(c["actor"], c["status"]) for c in data["changes"]] == [("alice", "compliant")]
+
+
+STATUS_TAMPERING = {
+    "modify": ["UPDATE control_statuses SET status = 'compliant' WHERE id = 2"],
+    "insert": ["UPDATE control_statuses SET id = id * 10",
+               "INSERT INTO control_statuses (id, framework, control_id, status, notes, actor, recorded_at, prev_hash, hash)"
+               " SELECT 15, framework, 'CC1.2', status, notes, actor, recorded_at, prev_hash, hash FROM control_statuses WHERE id = 10"],
+    "delete": ["DELETE FROM control_statuses WHERE id = 2"],
+    "reorder": ["UPDATE control_statuses SET id = -1 WHERE id = 1", "UPDATE control_statuses SET id = 1 WHERE id = 2",
+                "UPDATE control_statuses SET id = 2 WHERE id = -1"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tampering", sorted(STATUS_TAMPERING))
+def test_log_checks_the_status_chain_and_exits_1_when_a_middle_row_was_tampered(project, capsys, tampering):
+    import sqlite3
+
+    for control, state in (("CC1.1", "compliant"), ("CC1.2", "non_compliant"), ("CC1.3", "compliant")):
+        assert run_cli(capsys, "compliance", "update", "--control", control, "--status", state, "--actor", "al")[0] == 0
+    code, out, _ = run_cli(capsys, "compliance", "log")
+    assert code == 0 and out.rstrip().endswith("status chain: intact")
+    conn = sqlite3.connect(project / ".enterprise" / "history.db")
+    with conn:
+        for statement in STATUS_TAMPERING[tampering]:
+            conn.execute(statement)
+    conn.close()
+    code, out, _ = run_cli(capsys, "compliance", "log")
+    assert code == 1 and "status chain BROKEN: change " in out
+    code, out, _ = run_cli(capsys, "compliance", "log", "--control", "CC1.3", "--format", "json")
+    data = json.loads(out)  # a filtered view still checks the whole chain
+    assert code == 1 and not data["chain_intact"] and data["problems"]
+    assert [c["control_id"] for c in data["changes"]] == ["CC1.3"]
+
+
+def test_log_says_which_changes_were_chained_at_the_upgrade(project, capsys):
+    import sqlite3
+
+    from pytest_enterprise.store.sqlite import MIGRATIONS
+
+    db = project / ".enterprise" / "history.db"
+    db.unlink()
+    conn = sqlite3.connect(db)
+    with conn:  # a store as release v3 left it, with two statuses and no chain
+        for step in MIGRATIONS[:3]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute("PRAGMA application_id = 0x5079456e")
+        conn.execute("PRAGMA user_version = 3")
+        for control in ("CC1.1", "CC1.2"):
+            conn.execute(
+                "INSERT INTO control_statuses (framework, control_id, status, actor, recorded_at)"
+                " VALUES ('soc2', ?, 'compliant', 'old', '2026-11-20T10:00:00.000000Z')",
+                (control,),
+            )
+    conn.close()
+    code, out, _ = run_cli(capsys, "compliance", "log")
+    assert code == 0 and "changes 1-2 were chained when the store was upgraded (" in out
+    assert "not when recorded" in out and "status chain: intact" in out
+
+
+def test_soc2_is_accepted_by_both_names_and_printed_by_one(project, capsys):
+    import openpyxl
+
+    # The config names the catalog id; the output still says soc2-type2, as the guide does.
+    (project / "enterprise-config.yaml").write_text(
+        "compliance:\n  enabled: true\n  frameworks: [soc2]\n  waivers_file: waivers.yaml\n"
+    )
+    (project / "waivers.yaml").write_text(
+        "waivers:\n  - control: soc2:CC6.2\n    justification: later\n    approver: jane\n    expires: 2099-01-31\n"
+    )
+    outputs = []
+    for name in ("soc2", "soc2-type2"):
+        code, out, _ = run_cli(capsys, "compliance", "update", "--control", f"{name}:CC1.1", "--status", "compliant")
+        assert code == 0 and out.startswith("soc2-type2:CC1.1: ")
+        for command in (("status",), ("report",), ("report", "--format", "json"), ("log",), ("log", "--format", "json")):
+            framework = ("--framework", name) if command[0] != "log" else ("--control", f"{name}:CC1.1")
+            code, out, _ = run_cli(capsys, "compliance", *command, *framework)
+            assert code == 0 and "soc2-type2" in out, (name, command)
+            outputs.append(out)
+        assert run_cli(capsys, "compliance", "export", "--framework", name, "--output", f"{name}.xlsx")[0] == 0
+        book = openpyxl.load_workbook(project / f"{name}.xlsx", read_only=True)
+        cells = [cell for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row]
+        book.close()
+        assert "soc2-type2" in cells and "soc2" not in cells
+    # Only the catalog field and the waiver's control as written in waivers.yaml keep "soc2".
+    printed = "\n".join(outputs).replace('"catalog": "soc2"', "").replace('"control": "soc2:CC6.2"', "")
+    assert "soc2:" not in printed and '"soc2"' not in printed
 
 
 @pytest.mark.parametrize(
@@ -106,13 +195,32 @@ def test_update_records_an_audited_manual_status_used_by_later_reports(project, 
         (("--control", "CC6.1", "--status", "great"), "unknown compliance status 'great'"),
         (("--control", "CC6.1", "--status", "compliant", "--evidence", "missing.md"), "evidence file not found"),
         (("--control", "CC6.1", "--status", "compliant", "--expires", "soon"), "--expires: expected a date"),
+        (("--control", "CC6.1", "--status", "compliant", "--expires", "1999-01-01"), "expires 1999-01-01T23:59:59.999Z is in the past"),
     ],
 )
 def test_update_refuses_bad_input_with_exit_2_and_stores_nothing(project, capsys, arguments, message):
     code, _, err = run_cli(capsys, "compliance", "update", *arguments)
     assert code == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
     with HistoryStore(project / ".enterprise" / "history.db") as store:
         assert store.control_statuses() == []
+
+
+def test_update_api_refuses_an_expiry_in_the_past_but_takes_today(project):
+    from datetime import datetime, timezone
+
+    from pytest_enterprise.compliance import ComplianceMatrix
+    from pytest_enterprise.errors import UsageError
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    matrix = ComplianceMatrix(project, clock=lambda: now)
+    for past in (datetime(2026, 11, 26, 11, 59), datetime(2020, 1, 1, tzinfo=timezone.utc), now):  # naive = UTC
+        with pytest.raises(UsageError, match="is in the past"):
+            matrix.update_control_status("CC6.1", "compliant", expires=past)
+    change = matrix.update_control_status("CC6.1", "compliant", expires=datetime(2026, 11, 26, 23, 59, 59, tzinfo=timezone.utc))
+    assert change.expires_at == "2026-11-26T23:59:59.000Z"
+    with HistoryStore(project / ".enterprise" / "history.db") as store:
+        assert len(store.control_status_log()) == 1
 
 
 def test_report_to_a_file_and_markdown(project, capsys):

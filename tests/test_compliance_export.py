@@ -3,6 +3,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import uuid as uuid_module
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -640,7 +642,7 @@ def test_oscal_links_findings_observations_and_risks(result):
 
 def test_oscal_evidence_resources_carry_hashes(result):
     document = assessment_results(result)
-    (resource,) = document["assessment-results"]["back-matter"]["resources"]
+    _plan, resource = document["assessment-results"]["back-matter"]["resources"]
     assert resource["rlinks"] == [
         {"href": "evidence/code%20of%20conduct.pdf", "hashes": [{"algorithm": "SHA-256", "value": SHA}]}
     ]
@@ -648,10 +650,150 @@ def test_oscal_evidence_resources_carry_hashes(result):
     assert attestation["relevant-evidence"][0]["href"] == f"#{resource['uuid']}"
 
 
-def test_oscal_without_evidence_files_has_no_back_matter(result):
+def test_oscal_without_evidence_files_has_only_the_plan_in_back_matter(result):
     for _, control in _controls(result):
         control["attestation"] = None
-    assert "back-matter" not in assessment_results(result)["assessment-results"]
+    root = assessment_results(result)["assessment-results"]
+    (plan,) = root["back-matter"]["resources"]
+    assert root["import-ap"]["href"] == f"#{plan['uuid']}" and "rlinks" not in plan
+
+
+def test_oscal_import_ap_names_the_plan_resource_describing_the_run(result):
+    root = assessment_results(result)["assessment-results"]
+    plan, *evidence = root["back-matter"]["resources"]
+    assert root["import-ap"]["href"] == f"#{plan['uuid']}" != "#assessment-plan"
+    assert _prop(plan, "run-id") == RUN["id"] and _prop(plan, "git-commit") == RUN["git_commit"]
+    assert [p["value"] for p in plan["props"] if p["name"] == "framework"] == ["soc2-type2", "gdpr"]
+    assert f"run {RUN['id']}" in plan["description"] and "@pytest.mark.control" in plan["description"]
+    assert len(evidence) == 1  # the attestation's evidence file is still there, after the plan
+    # A plan of one's own replaces it.
+    own = assessment_results(result, import_ap_href="plans/ap.json")["assessment-results"]
+    assert own["import-ap"] == {"href": "plans/ap.json"}
+    assert all(r["uuid"] != plan["uuid"] for r in own["back-matter"]["resources"])
+
+
+# What each kind of *-uuid field refers to, as the OSCAL 1.0.6 model defines it.
+_REFERENCE_KINDS = {
+    "observation-uuid": {"observations"},
+    "risk-uuid": {"risks"},
+    "finding-uuid": {"findings"},
+    "party-uuid": {"parties"},
+    "component-uuid": {"components"},
+    "responsible-party-uuid": {"parties"},
+    "location-uuid": {"locations"},
+    "task-uuid": {"tasks"},
+    "response-uuid": {"remediations"},
+}
+_UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def oscal_reference_problems(document: dict[str, Any]) -> list[str]:
+    """Every internal reference of an assessment-results document that does not resolve.
+
+    Walks the whole document. Definitions: every object with a ``uuid``, by the list it is in.
+    References: every ``*-uuid`` field (typed where OSCAL types it: actors and subjects by
+    their ``type``), every ``#fragment`` href (a back-matter resource), any other UUID-shaped
+    string but the run id, ``import-ap`` (must be internal here), and each finding's ``target-id`` (an
+    objective of a control listed in ``reviewed-controls``).
+    """
+    defined: dict[str, str] = {}
+    references: list[tuple[str, str, set[str] | None]] = []  # (where, uuid, allowed kinds)
+    hrefs: list[tuple[str, str]] = []
+    strings: list[tuple[str, str]] = []
+
+    def walk(node: Any, path: str, container: str) -> None:
+        if isinstance(node, dict):
+            if "uuid" in node:
+                assert node["uuid"] not in defined, f"{path}: uuid {node['uuid']} defined twice"
+                defined[node["uuid"]] = container
+            for key, value in node.items():
+                where = f"{path}/{key}"
+                if key.endswith("-uuid") and key != "uuid":
+                    kinds = _REFERENCE_KINDS.get(key)
+                    if key == "actor-uuid":
+                        kinds = {"tool": {"components"}, "party": {"parties"}}.get(node.get("type"), {"?"})
+                    elif key == "subject-uuid":
+                        kinds = {"component": {"components"}, "party": {"parties"}}.get(node.get("type"), {"?"})
+                    references.append((where, value, kinds))
+                elif key == "href":
+                    hrefs.append((where, value))
+                elif key != "uuid":
+                    walk(value, where, key if isinstance(value, list) else container)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{path}/{index}", container)
+        elif isinstance(node, str):
+            strings.extend((path, found) for found in _UUID_TEXT.findall(node))
+
+    root = document["assessment-results"]
+    walk(root, "", "document")
+    problems = []
+    for where, target, kinds in references:
+        if target not in defined:
+            problems.append(f"{where}: {target} is not defined in the document")
+        elif kinds is not None and defined[target] not in kinds:
+            problems.append(f"{where}: {target} is a {defined[target]} entry, expected one of {sorted(kinds)}")
+    resources = {uid for uid, kind in defined.items() if kind == "resources"}
+    for where, href in hrefs:
+        if href.startswith("#") and href[1:] not in resources:
+            problems.append(f"{where}: {href} names no back-matter resource")
+    if not root["import-ap"]["href"].startswith("#"):
+        problems.append(f"/import-ap/href: {root['import-ap']['href']} is outside the document")
+    # The run id is a UUID too, but a value (of the run-id props and texts), not a reference.
+    run_ids = {p["value"] for p in root["metadata"].get("props", ()) if p["name"] == "run-id"}
+    for where, text in strings:
+        if text not in defined and text not in run_ids:
+            problems.append(f"{where}: mentions {text}, which is not defined in the document")
+    for result in root["results"]:
+        included = {
+            control["control-id"]
+            for selection in result["reviewed-controls"]["control-selections"]
+            for control in selection.get("include-controls", ())
+        }
+        for index, finding in enumerate(result.get("findings", ())):
+            target = finding["target"]["target-id"]
+            if not (target.endswith("_obj") and target[: -len("_obj")] in included):
+                problems.append(f"/results/findings/{index}: target {target} is no reviewed control's objective")
+    return problems
+
+
+def test_oscal_every_internal_reference_resolves(result, oscal_validator):
+    document = assessment_results(result, tool_version="0.1.0")
+    assert oscal_reference_problems(document) == []
+    _validate(oscal_validator, document)
+    results = _results(document)
+    # The walk saw every kind of link this document has (else the check proves little).
+    text = json.dumps(document)
+    for key in ("actor-uuid", "subject-uuid", "component-uuid", "observation-uuid", "risk-uuid", '"href": "#'):
+        assert key in text, key
+    assert results["risks"] and results["findings"] and document["assessment-results"]["metadata"]["parties"][1:]
+
+
+def test_oscal_references_resolve_for_edge_cases(oscal_validator):
+    empty = {"generated_at": "2026-11-26T10:00:00.000Z", "run": None, "frameworks": []}
+    document = assessment_results(empty)
+    assert oscal_reference_problems(document) == []
+    _validate(oscal_validator, document)
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (lambda root: root["import-ap"].update(href="#assessment-plan"), "names no back-matter resource"),
+        (lambda root: root["back-matter"]["resources"].pop(), "names no back-matter resource"),
+        (lambda root: root["results"][0]["observations"].pop(0), "is not defined"),
+        (lambda root: root["results"][0]["risks"][0].update(uuid=str(uuid_module.uuid4())), "is not defined"),
+        (lambda root: root["metadata"]["parties"].pop(), "is not defined"),
+        (lambda root: root["results"][0]["findings"][0]["origins"][0]["actors"][0].update(type="party"), "is a components entry"),
+        (lambda root: root["results"][0]["findings"][0]["target"].update({"target-id": "zz9_obj"}), "no reviewed control"),
+        (lambda root: root["results"][0].update(remarks=f"see {uuid_module.uuid4()}"), "mentions"),
+    ],
+)
+def test_the_reference_check_finds_each_kind_of_dangling_reference(result, break_it, message):
+    document = assessment_results(result)
+    break_it(document["assessment-results"])
+    problems = oscal_reference_problems(document)
+    assert problems and any(message in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,22 @@ def test_the_first_active_attestation_wins_so_manual_statuses_go_first():
 
 def test_xfail_counts_as_a_known_failure_of_the_control():
     rolled = roll_up([result("t::x", "xfailed", ("demo", "C1"))], [ScopedCatalog("demo", catalog())], now=NOW, generated_at="x")
-    assert rolled.frameworks[0].controls[0].state == "failed"
+    control = rolled.frameworks[0].controls[0]
+    assert control.state == "failed" and control.test_state == "failed"
+    # It says what happened: the test was an expected failure, not "1 of 1 tests failed".
+    assert control.reason == "1 of 1 tests xfailed (known defect)"
+
+
+def test_the_reason_counts_failures_and_xfails_apart():
+    tests = [
+        result("t::a", "failed", ("demo", "C1")),
+        result("t::b", "xfailed", ("demo", "C1")),
+        result("t::c", "passed", ("demo", "C1")),
+    ]
+    rolled = roll_up(tests, [ScopedCatalog("demo", catalog())], now=NOW, generated_at="x")
+    control = rolled.frameworks[0].controls[0]
+    assert (control.state, control.reason) == ("failed", "1 of 3 tests failed, 1 xfailed (known defect)")
+    assert [t["outcome"] for t in control.tests] == ["failed", "xfailed", "passed"]
 
 
 def test_one_test_naming_a_control_twice_is_one_piece_of_evidence():

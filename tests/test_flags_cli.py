@@ -510,6 +510,20 @@ def test_log_detects_a_tampered_event(project, capsys):
     assert code == 1 and data["chain_intact"] is False and data["problems"]
 
 
+def test_log_takes_file_like_every_flags_command(project, capsys):
+    assert change(capsys, "disable", "beta")[0] == 0
+    assert change(capsys, "create", "promo", "--file", "other.yaml", "--status", "enabled")[0] == 0
+    code, out, err = run_cli(capsys, "flags", "log", "--file", "other.yaml")
+    assert code == 0 and err == ""
+    assert "disable beta (not in other.yaml)" in out and "create promo\n" in out
+    code, out, _ = run_cli(capsys, "flags", "log", "--file", "flags.yaml", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["flag_file"] == "flags.yaml"
+    assert [(e["flag"], e["in_file"]) for e in data["events"]] == [("beta", True), ("promo", False)]
+    code, _, err = run_cli(capsys, "flags", "log", "--file", "missing.yaml")
+    assert code == 2 and "missing.yaml" in err and "Traceback" not in err
+
+
 def test_log_of_an_empty_store(project, capsys):
     code, out, _ = run_cli(capsys, "flags", "log")
     assert code == 0 and out == "no flag changes recorded\naudit chain: intact\n"

@@ -84,6 +84,35 @@ def test_report_validates_against_shipped_schema(pytester: pytest.Pytester, run_
     assert run.report["tool"]["name"] == "pytest-enterprise"
 
 
+def _required_without_properties(node, path="#"):
+    """Paths of schema objects whose ``required`` names a key their ``properties`` lack (strict
+    validators such as ajv's strict mode refuse them)."""
+    found = []
+    if isinstance(node, dict):
+        required = node.get("required")
+        if isinstance(required, list):
+            declared = node.get("properties", {})
+            found += [f"{path}: {name}" for name in required if name not in declared]
+        for key, value in node.items():
+            found += _required_without_properties(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _required_without_properties(value, f"{path}/{index}")
+    return found
+
+
+def test_report_schema_declares_every_required_key_and_meets_its_meta_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    from pytest_enterprise.report.json_report import load_schema
+
+    schema = load_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert _required_without_properties(schema) == []
+    # The walk finds what it looks for.
+    assert _required_without_properties({"items": {"required": ["a", "b"], "properties": {"a": {}}}}) == ["#/items: b"]
+
+
 def test_zero_defects_shows_lower_bound_not_infinity(pytester: pytest.Pytester, run_enterprise):
     pytester.makepyfile(TRIVIAL)
     run = run_enterprise()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import re
@@ -256,7 +257,7 @@ def test_wal_busy_timeout_and_foreign_keys_are_set(path):
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     finally:
         conn.close()
 
@@ -353,7 +354,7 @@ def test_a_v2_store_is_migrated_to_v3_keeping_runs_and_statuses(path):
         store.save_run(make_record("after"), None)
         assert store.control_statuses()[0].status == "compliant"
         assert store.audit_events() == [] and store.experiment_events("f") == []
-    assert schema_of(path)[0] == SCHEMA_VERSION == 3
+    assert schema_of(path)[0] == SCHEMA_VERSION == 4
 
 
 def test_the_audit_log_is_hash_chained_and_tampering_shows(path):
@@ -370,6 +371,114 @@ def test_the_audit_log_is_hash_chained_and_tampering_shows(path):
         store._conn.commit()
         problems = verify_chain(store.audit_events())
     assert len(problems) == 1 and "event 2" in problems[0] and "hash" in problems[0]
+
+
+def test_the_audit_hash_is_sha256_of_the_previous_hash_and_the_fields_in_order():
+    # Spelled out by hand, so a change to the shared hashing (now also used for the manual
+    # statuses) cannot silently invalidate every existing audit log.
+    from pytest_enterprise.audit import chain_hash
+    from pytest_enterprise.store.sqlite import AuditRow
+
+    event = AuditRow("2026-11-26T10:00:00.000000Z", "alice", "flag", "new_ui", "create", None, '{"a":1}', "why")
+    text = '[null,"2026-11-26T10:00:00.000000Z","alice","flag","new_ui","create",null,"{\\"a\\":1}","why"]'
+    assert chain_hash(None, event) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def status(status, at, control="CC6.1"):
+    return ControlStatusChange("soc2", control, status, None, "", None, None, None, "bob", at)
+
+
+def five_statuses(store) -> None:
+    for number, state in enumerate(["non_compliant", "compliant", "partially_compliant", "compliant", "not_assessed"]):
+        store.record_control_status(status(state, f"2026-11-26T1{number}:00:00.000000Z", f"CC6.{number + 1}"))
+
+
+_ROW_COLUMNS = "framework, control_id, status, previous_status, notes, evidence, evidence_sha256, expires_at, actor, recorded_at, prev_hash, hash"
+
+STATUS_TAMPERING = {
+    # in-place edit of a middle row: its hash no longer matches
+    "modify": ["UPDATE control_statuses SET status = 'compliant' WHERE id = 3"],
+    # a forged row slipped in between two others (ids are free to pick below the next row)
+    "insert": [
+        "UPDATE control_statuses SET id = id * 10",
+        f"INSERT INTO control_statuses (id, {_ROW_COLUMNS}) SELECT 25, {_ROW_COLUMNS} FROM control_statuses WHERE id = 20",
+    ],
+    "delete": ["DELETE FROM control_statuses WHERE id = 2"],
+    "reorder": ["UPDATE control_statuses SET id = -2 WHERE id = 2", "UPDATE control_statuses SET id = 2 WHERE id = 3",
+                "UPDATE control_statuses SET id = 3 WHERE id = -2"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tampering", sorted(STATUS_TAMPERING))
+def test_manual_statuses_are_hash_chained_and_middle_tampering_shows(path, tampering):
+    from pytest_enterprise.audit import verify_chain
+
+    with HistoryStore(path) as store:
+        five_statuses(store)
+        log = store.control_status_log()
+        assert log[0].prev_hash is None and all(b.prev_hash == a.hash for a, b in zip(log, log[1:]))
+        assert verify_chain(log, "change") == []
+        for statement in STATUS_TAMPERING[tampering]:
+            store._conn.execute(statement)
+        problems = verify_chain(store.control_status_log(), "change")
+    assert problems and all(p.startswith("change ") for p in problems)
+
+
+def test_what_the_status_chain_cannot_show_truncation_and_a_full_rewrite(path):
+    # Documented limits (docs/history.md): until checkpoints are signed, removing the newest
+    # rows or recomputing every hash leaves a valid chain. This test pins that the docs are true.
+    from pytest_enterprise.audit import chain_hash, verify_chain
+
+    with HistoryStore(path) as store:
+        five_statuses(store)
+        store._conn.execute("DELETE FROM control_statuses WHERE id >= 4")
+        assert verify_chain(store.control_status_log(), "change") == []
+        store._conn.execute("UPDATE control_statuses SET actor = 'mallory'")
+        previous = None
+        for row_id, change in zip((1, 2, 3), store.control_status_log()):
+            digest = chain_hash(previous, change)
+            store._conn.execute("UPDATE control_statuses SET prev_hash = ?, hash = ? WHERE id = ?", (previous, digest, row_id))
+            previous = digest
+        assert verify_chain(store.control_status_log(), "change") == []
+
+
+def make_v3_store(path, statuses: int) -> None:
+    path.parent.mkdir(exist_ok=True)
+    conn = sqlite3.connect(path)
+    with conn:
+        for step in MIGRATIONS[:3]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 3")
+        for number in range(statuses):
+            conn.execute(
+                "INSERT INTO control_statuses (framework, control_id, status, actor, recorded_at)"
+                " VALUES ('soc2', ?, 'compliant', 'alice', ?)",
+                (f"CC1.{number + 1}", f"2026-11-2{number}T10:00:00.000000Z"),
+            )
+    conn.close()
+
+
+def test_a_v3_store_is_migrated_to_v4_chaining_its_statuses_at_migration(path):
+    from pytest_enterprise.audit import verify_chain
+
+    make_v3_store(path, statuses=3)
+    with HistoryStore(path) as store:
+        store.record_control_status(status("compliant", "2026-11-27T10:00:00.000000Z"))
+        log = store.control_status_log()
+        assert len(log) == 4 and all(change.hash for change in log)
+        assert verify_chain(log, "change") == []  # old rows chained, the new one follows them
+        note = store.status_chain_migration()
+    assert note["rows"] == 3 and parse_timestamp(note["chained_at"])
+    assert schema_of(path)[0] == SCHEMA_VERSION == 4
+
+
+def test_a_v3_store_without_statuses_records_no_migration_note(path):
+    make_v3_store(path, statuses=0)
+    with HistoryStore(path) as store:
+        store.save_run(make_record(), None)
+        assert store.status_chain_migration() is None
 
 
 def test_manual_statuses_are_an_append_only_log(path):

@@ -171,9 +171,11 @@ def update_command(options: argparse.Namespace, extra: list[str]) -> int:
         expires=expires,
         actor=options.actor,
     )
+    from ..compliance.catalog import framework_name
+
     before = change.previous_status or "none"
     print(
-        f"{change.framework}:{change.control_id}: {before} -> {change.status}"
+        f"{framework_name(change.framework)}:{change.control_id}: {before} -> {change.status}"
         f" (by {change.actor} at {change.recorded_at}) in {matrix.store_path}"
     )
     return EXIT_OK
@@ -216,8 +218,12 @@ def controls_command(options: argparse.Namespace, extra: list[str]) -> int:
 
 
 def log_command(options: argparse.Namespace, extra: list[str]) -> int:
+    """The manual status changes, with their hash chain checked as ``flags log`` checks the
+    audit log: exit 1 when it is broken."""
     from tabulate import tabulate
 
+    from ..audit import verify_chain
+    from ..compliance.catalog import framework_name
     from ..store.sqlite import HistoryStore
 
     matrix = _matrix(options)
@@ -226,22 +232,40 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
         ref = matrix.context().resolver.resolve(options.control)
         framework, control_id = ref.framework, ref.control_id
     with HistoryStore(matrix.store_path) as store:
-        changes = store.control_status_log(framework, control_id)
+        everything = store.control_status_log()  # the chain is checked whole, then filtered
+        migrated = store.status_chain_migration()
+    problems = verify_chain(everything, noun="change")
+    changes = [
+        c for c in everything
+        if (framework is None or c.framework == framework) and (control_id is None or c.control_id == control_id)
+    ]  # fmt: skip
     if options.format == "json":
         from dataclasses import asdict
 
-        print(json.dumps([asdict(change) for change in changes], indent=2))
-        return EXIT_OK
+        data = {
+            "chain_intact": not problems,
+            "problems": problems,
+            "chained_at_migration": migrated,
+            # Printed by its one name; the stored row (and its hash) keeps the catalog id.
+            "changes": [{**asdict(change), "framework": framework_name(change.framework)} for change in changes],
+        }
+        print(json.dumps(data, indent=2))
+        return EXIT_OK if not problems else EXIT_GATE_FAILED
     if not changes:
         print(f"no manual status recorded in {matrix.store_path}")
-        return EXIT_OK
-    rows = [
-        (c.recorded_at, c.actor, f"{c.framework}:{c.control_id}", f"{c.previous_status or 'none'} -> {c.status}",
-         c.notes, c.evidence or "")
-        for c in changes
-    ]
-    print(tabulate(rows, headers=("when", "who", "control", "change", "notes", "evidence"), disable_numparse=True))
-    return EXIT_OK
+    else:
+        rows = [
+            (c.recorded_at, c.actor, f"{framework_name(c.framework)}:{c.control_id}", f"{c.previous_status or 'none'} -> {c.status}",
+             c.notes, c.evidence or "")
+            for c in changes
+        ]
+        print(tabulate(rows, headers=("when", "who", "control", "change", "notes", "evidence"), disable_numparse=True))
+    if migrated:
+        count = migrated["rows"]
+        which = "change 1 was" if count == 1 else f"changes 1-{count} were"
+        print(f"{which} chained when the store was upgraded ({migrated['chained_at']}), not when recorded")
+    print("status chain: intact" if not problems else "status chain BROKEN: " + "; ".join(problems))
+    return EXIT_OK if not problems else EXIT_GATE_FAILED
 
 
 def _run_line(data: dict[str, Any]) -> str:

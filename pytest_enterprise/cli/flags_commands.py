@@ -85,7 +85,8 @@ def add_parser(groups: Any) -> None:
     log = commands.add_parser("log", allow_abbrev=False, help="the audit log of flag changes, with its hash chain checked")
     log.add_argument("name", nargs="?", help="only this flag")
     log.add_argument("--format", choices=FORMATS, default="text")
-    add_config_option(log)
+    # --file as every flags command takes it; here it marks the logged flags the file no longer defines.
+    _file_options(log)
     add_store_option(log)
     log.set_defaults(handler=log_command)
 
@@ -425,15 +426,31 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..audit import verify_chain
 
     config = load_config(options)
+    defined = None  # with --file: the flags that file defines
+    if options.file:
+        from ..flags.flagfile import load_flag_file
+
+        defined = set(load_flag_file(options.file).flags(None))
     audit = _audit(options, config)
     everything = audit.events()
     problems = verify_chain(everything)
     events = [e for e in everything if e.kind == "flag" and (options.name is None or e.subject == options.name)]
     if options.format == "json":
-        data = {"chain_intact": not problems, "problems": problems, "events": [_event_dict(e) for e in events]}
+        listed = [_event_dict(e) for e in events]
+        if defined is not None:
+            for item in listed:
+                item["in_file"] = item["flag"] in defined
+        data = {"chain_intact": not problems, "problems": problems, "events": listed}
+        if defined is not None:
+            data["flag_file"] = options.file
         emit(json.dumps(data, indent=2) + "\n", None)
     else:
-        lines = [f"{e.recorded_at} {e.actor} {e.action} {e.subject}{': ' + e.reason if e.reason else ''}" for e in events]
+        gone = f" (not in {options.file})"
+        lines = [
+            f"{e.recorded_at} {e.actor} {e.action} {e.subject}{': ' + e.reason if e.reason else ''}"
+            f"{gone if defined is not None and e.subject not in defined else ''}"
+            for e in events
+        ]
         if not events:
             lines.append("no flag changes recorded")
         lines.append("audit chain: intact" if not problems else "audit chain BROKEN: " + "; ".join(problems))

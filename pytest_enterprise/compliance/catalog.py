@@ -47,11 +47,21 @@ __all__ = [
     "UnknownControlError",
     "WithdrawnControlError",
     "builtin_catalog",
+    "framework_name",
     "load_catalog_file",
 ]
 
 BUILTIN_FRAMEWORKS = ("soc2", "iso27001", "nist-csf", "gdpr")
 FRAMEWORK_ALIASES = {"soc2-type2": "soc2"}  # a config may name soc2-type2; it is the same catalog
+# The one name every output prints for a framework (the guide's); every alias is accepted as input.
+# The catalog keeps its file id (``soc2``), shown only where a field says "catalog".
+_PRINTED_NAMES = {"soc2": "soc2-type2"}
+
+
+def framework_name(framework: str) -> str:
+    """The name to print for a framework id or alias: ``soc2`` and ``soc2-type2`` both give
+    ``soc2-type2``; any other id is its own name."""
+    return _PRINTED_NAMES.get(framework, framework)
 
 STATUSES = ("active", "withdrawn")
 FRAMEWORK_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -425,8 +435,8 @@ class ControlResolver:
         if not matches:
             raise UnknownControlError(self._unknown(written, candidates, prefix))
         if len(matches) > 1:
-            where = ", ".join(catalog.framework for catalog, _ in matches)
-            example = f"{matches[0][0].framework}:{written}"
+            where = ", ".join(framework_name(catalog.framework) for catalog, _ in matches)
+            example = f"{framework_name(matches[0][0].framework)}:{written}"
             raise UnknownControlError(
                 f"ambiguous control {written!r}: it is in {where}; write fw:ID to pick one, e.g. {example!r}"
             )
@@ -446,7 +456,7 @@ class ControlResolver:
         return known
 
     def _unknown(self, written: str, candidates: list[Catalog], prefix: str | None) -> str:
-        where = f" in {candidates[0].framework}" if prefix is not None else ""
+        where = f" in {framework_name(candidates[0].framework)}" if prefix is not None else ""
         ids = [control.id for catalog in candidates for control in catalog.assessable()]
         folded = written.casefold()
         same_but_case = [control_id for control_id in dict.fromkeys(ids) if control_id.casefold() == folded]

@@ -60,7 +60,7 @@ class ComplianceContext:
     @cached_property
     def scope(self) -> list[ScopedCatalog]:
         """The frameworks assessed: ``--enterprise-frameworks``, else config, else all built in."""
-        from .catalog import builtin_catalog
+        from .catalog import builtin_catalog, framework_name
 
         custom = {catalog.framework: catalog for catalog in self.custom_catalogs}
         if self._frameworks_override is not None:
@@ -81,7 +81,8 @@ class ComplianceContext:
             if catalog.framework in seen:
                 continue  # soc2 and soc2-type2 are one catalog: assess it once
             seen.add(catalog.framework)
-            scope.append(ScopedCatalog(name, catalog))
+            # A built-in framework is printed by one name whichever alias the config used.
+            scope.append(ScopedCatalog(name if name in custom else framework_name(name), catalog))
         return scope
 
     @cached_property
@@ -113,6 +114,7 @@ class ComplianceContext:
 
     def manual_statuses(self, changes: Iterable[Any]) -> list[Resolved]:
         """Manual statuses from the store (``ControlStatusChange``) as attestations."""
+        from .catalog import framework_name
         from .evidence_files import Attestation
 
         resolved = []
@@ -120,7 +122,7 @@ class ComplianceContext:
             if change.status == "not_assessed":
                 continue  # clears an earlier manual status
             attestation = Attestation(
-                control=f"{change.framework}:{change.control_id}",
+                control=f"{framework_name(change.framework)}:{change.control_id}",
                 status=change.status,
                 justification=change.notes,
                 evidence=change.evidence or "",

@@ -160,6 +160,14 @@ class ComplianceMatrix:
         from .evidence_files import evidence_digest
 
         chosen = ComplianceStatus.coerce(status)
+        now = self.clock()
+        if expires is not None:
+            # Compare as UTC text (rfc3339 reads a naive time as UTC): no naive/aware mix-up.
+            if rfc3339(expires) <= rfc3339(now):
+                raise UsageError(
+                    f"expires {rfc3339(expires)} is in the past (now {rfc3339(now)}): a status"
+                    " that has already lapsed would never count; give a future date"
+                )
         ref = self.context().resolver.resolve(control_id)
         evidence = digest = None
         if evidence_path is not None:
@@ -175,7 +183,7 @@ class ComplianceMatrix:
             evidence_sha256=digest,
             expires_at=rfc3339(expires) if expires is not None else None,
             actor=actor or self.actor or default_actor(),
-            recorded_at=rfc3339(self.clock()),
+            recorded_at=rfc3339(now),
         )
         with HistoryStore(self.store_path) as store:
             return store.record_control_status(change)

@@ -9,6 +9,10 @@ readable, diff-friendly, and fast for ten thousand tests.
 
 Mapping
 -------
+- ``import-ap``: ``#<uuid>`` of the first ``back-matter`` resource, which describes the plan:
+  pytest-enterprise writes no separate plan; the plan is the test run (run id, commit) and its
+  compliance markers, over the frameworks in scope. Every ``#uuid`` href and every ``*-uuid``
+  field of the document names an object defined in it.
 - ``metadata``: ``last-modified`` is the roll-up's ``generated_at``; the tool is a party
   (organization ``pytest-enterprise``) and, inside the result, a component of type ``software``
   used by the assessment platform ``pytest``; people who attested controls are parties too.
@@ -173,7 +177,7 @@ def _ratio_text(ratio: dict[str, Any]) -> str:
 class _Builder:
     """Accumulates one document; a fresh builder per call keeps the function pure."""
 
-    def __init__(self, result: dict[str, Any], tool_version: str, import_ap_href: str) -> None:
+    def __init__(self, result: dict[str, Any], tool_version: str, import_ap_href: str | None) -> None:
         self.result = result
         self.tool_version = _one_line(tool_version or "")
         self.import_ap_href = import_ap_href
@@ -430,6 +434,38 @@ class _Builder:
 
     # -- document ----------------------------------------------------------------------------
 
+    def plan_resource(self) -> dict[str, Any]:
+        """The back-matter resource ``import-ap`` points at: what the plan of this assessment
+        was. There is no separate plan document; the plan is the test suite as it ran."""
+        frameworks = self.result.get("frameworks") or []
+        scope = ", ".join(
+            f"{fw['framework']} ({fw.get('catalog') or fw['framework']} {fw.get('version') or 'unknown version'})"
+            for fw in frameworks
+        )
+        run = f"run {self.run_id}" if self.run_id else "no stored run"
+        if self.git_commit:
+            run += f" at commit {self.git_commit}"
+        description = (
+            "pytest-enterprise writes no separate assessment plan. The plan of this assessment "
+            f"is the pytest test suite as it ran ({run}): each test marked with "
+            "@pytest.mark.control is an assessment activity for the controls it names, and "
+            "the waivers, attestations and manual statuses of the project's compliance files "
+            "and history store are examined as recorded. Controls in scope: every assessable "
+            f"control of {scope or 'no framework'}."
+        )
+        plan: dict[str, Any] = {
+            "uuid": self.uuid("resource", "assessment-plan"),
+            "title": "Assessment plan: the pytest run and its compliance markers",
+            "description": _one_line(description),
+        }
+        props = _props(
+            ("run-id", self.run_id),
+            ("git-commit", self.git_commit),
+            *(("framework", fw["framework"]) for fw in frameworks),
+        )
+        _with(plan, "props", props)
+        return plan
+
     def selection(self, framework: dict[str, Any], tokens: dict[str, str]) -> dict[str, Any]:
         controls = framework.get("controls") or []
         renamed = [f"{cid} -> {tok}" for cid, tok in tokens.items() if tok != cid.lower()]
@@ -561,25 +597,37 @@ class _Builder:
             )
         result["remarks"] = " ".join(remarks)
 
+        resources = list(self.resources.values())
+        if self.import_ap_href is None:  # the plan is described here, in the back-matter
+            plan = self.plan_resource()
+            resources.insert(0, plan)
+            import_ap = {
+                "href": f"#{plan['uuid']}",
+                "remarks": "pytest-enterprise writes no separate assessment plan: the plan is the "
+                "test suite and its compliance markers, described by the back-matter resource "
+                "this points at.",
+            }
+        else:
+            import_ap = {"href": self.import_ap_href}
         document: dict[str, Any] = {
             "uuid": self.uuid("document", self.generated_at),
             "metadata": metadata,
-            "import-ap": {
-                "href": self.import_ap_href,
-                "remarks": "pytest-enterprise writes no assessment plan: the plan is the test "
-                "suite and its compliance markers.",
-            },
+            "import-ap": import_ap,
             "results": [result],
         }
-        if self.resources:
-            document["back-matter"] = {"resources": list(self.resources.values())}
+        _with(document, "back-matter", {"resources": resources} if resources else None)
         return {"assessment-results": document}
 
 
 def assessment_results(
-    result: dict[str, Any], *, tool_version: str = "", import_ap_href: str = "#assessment-plan"
+    result: dict[str, Any], *, tool_version: str = "", import_ap_href: str | None = None
 ) -> dict[str, Any]:
-    """The OSCAL 1.0.6 assessment-results document for one compliance roll-up."""
+    """The OSCAL 1.0.6 assessment-results document for one compliance roll-up.
+
+    ``import-ap`` points at a back-matter resource that describes the plan (the test run and
+    its compliance markers), so every reference in the document resolves inside it; pass
+    ``import_ap_href`` to point at an assessment plan of your own instead.
+    """
     return _Builder(result, tool_version, import_ap_href).build()
 
 

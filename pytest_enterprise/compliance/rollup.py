@@ -7,7 +7,8 @@ or on the stored one, so they cannot disagree.
 Precedence, first rule that applies wins (each is tested on its own):
 
 1. an active waiver: ``waived`` (what the tests said stays visible as ``test_state``);
-2. a test tied to the control failed, crashed or is a known failure (xfail): ``failed``;
+2. a test tied to the control failed, crashed or is a known failure (xfail): ``failed``, and the
+   reason says how many failed and how many xfailed (an xfail is not reported as a failure);
 3. else a test errored in setup or teardown: ``error``;
 4. an active manual status or attestation of non-compliance (or partial compliance):
    ``failed``;
@@ -33,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .catalog import framework_name
 from .result import (
     ATTESTED,
     ERROR,
@@ -53,7 +55,7 @@ _EVIDENCE_OUTCOME = {
     "xpassed": PASSED,
     "failed": FAILED,
     "crashed": FAILED,
-    "xfailed": FAILED,  # a known defect in the control is still a defect
+    "xfailed": "xfailed",  # a known defect in the control is still a defect: state failed
     "error": ERROR,
     "skipped": "skipped",
 }
@@ -147,8 +149,8 @@ def decide(
 ) -> Decision:
     """The state of one control from its evidence (the precedence rules in the docstring).
 
-    ``outcomes`` holds, per test, its evidence outcome (passed, failed, error or skipped) and
-    its ``na`` reason (None for ordinary evidence).
+    ``outcomes`` holds, per test, its evidence outcome (passed, failed, xfailed, error or
+    skipped) and its ``na`` reason (None for ordinary evidence).
     """
     test_state, test_reason = _test_state(outcomes)
     if waived:
@@ -173,8 +175,13 @@ def _test_state(outcomes: Sequence[tuple[str, str | None]]) -> tuple[str | None,
         return None, ""
     total = len(outcomes)
     failed = sum(1 for outcome, _ in outcomes if outcome == FAILED)
-    if failed:
-        return FAILED, f"{failed} of {total} tests failed"
+    known = sum(1 for outcome, _ in outcomes if outcome == "xfailed")
+    if failed or known:
+        # An xfail is a known defect: the control fails, and the reason says it was expected.
+        if not failed:
+            return FAILED, f"{known} of {total} tests xfailed (known defect)"
+        xfailed = f", {known} xfailed (known defect)" if known else ""
+        return FAILED, f"{failed} of {total} tests failed{xfailed}"
     errors = sum(1 for outcome, _ in outcomes if outcome == ERROR)
     if errors:
         return ERROR, f"{errors} of {total} tests errored in setup or teardown"
@@ -260,7 +267,7 @@ def _evidence_by_control(
         grouped: dict[tuple[str, str], tuple[list[str], str | None]] = {}
         for framework, control_id, ref, na in markers["controls"]:
             if framework not in in_scope:
-                unscoped.append({"ref": f"{framework}:{ref}", "nodeid": test.nodeid})
+                unscoped.append({"ref": f"{framework_name(framework)}:{ref}", "nodeid": test.nodeid})
                 continue
             refs, reason = grouped.setdefault((framework, control_id), ([], na))
             refs.append(ref)
@@ -302,4 +309,5 @@ def _by_control(items: Sequence[Resolved]) -> dict[tuple[str, str], list[Resolve
 
 
 def _described(resolved: Resolved, now: datetime) -> dict[str, Any]:
-    return {**resolved.item.to_dict(now), "framework": resolved.framework, "control_id": resolved.control_id}
+    framework = framework_name(resolved.framework)
+    return {**resolved.item.to_dict(now), "framework": framework, "control_id": resolved.control_id}

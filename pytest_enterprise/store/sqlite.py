@@ -58,7 +58,7 @@ APPLICATION_ID = int.from_bytes(b"PyEn", "big")
 
 # Migration steps: MIGRATIONS[i] takes a database from user_version i to i + 1. Append new
 # steps; never edit a released one, because existing stores have already run it.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] = (
     # v1: the initial schema.
     (
         """
@@ -145,7 +145,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # v3: the audit log of changes (feature flags first) and the events of A/B experiments.
     # ``audit_events`` is append-only and hash-chained: each row's hash covers the previous
-    # row's, so an edited or deleted row breaks the chain (``verify_audit_chain``).
+    # row's, so a row edited, inserted, deleted or moved before the newest one breaks the chain
+    # (``audit.verify_chain``); truncation and a full rewrite do not (docs/history.md).
     (
         """
         CREATE TABLE audit_events (
@@ -176,8 +177,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX experiment_events_flag ON experiment_events (flag, metric, variant, user_id)",
     ),
+    # v4: the manual statuses are hash-chained like the audit log, by the same function.
+    # Rows that exist when a store is upgraded are chained now, at migration, not when they
+    # were recorded: store_meta keeps how many and when (``status_chain_migration``).
+    (
+        "ALTER TABLE control_statuses ADD COLUMN prev_hash TEXT",
+        "ALTER TABLE control_statuses ADD COLUMN hash TEXT",
+        lambda conn: _chain_existing_statuses(conn),  # defined below, with the row types
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# store_meta key: {"chained_at": timestamp, "rows": n} for the statuses chained by migration v4.
+STATUS_CHAIN_MIGRATION_KEY = "status_chain_migration"
 
 # Tables every store of a given version must have; a store of ours without them is damaged.
 _V1_TABLES = frozenset({"runs", "attempts", "telemetry_events", "store_meta"})
@@ -186,6 +198,7 @@ _REQUIRED_TABLES = {
     1: _V1_TABLES,
     2: _V2_TABLES,
     3: _V2_TABLES | {"audit_events", "experiment_events"},
+    4: _V2_TABLES | {"audit_events", "experiment_events"},
 }
 
 # A write that finds the database locked is tried this many times in all (with a short pause),
@@ -300,6 +313,9 @@ class ControlStatusChange:
     expires_at: str | None  # RFC 3339, or None: no expiry
     actor: str
     recorded_at: str  # RFC 3339
+    # The hash chain, as in ``AuditRow`` (see ``pytest_enterprise.audit``); set by the store.
+    prev_hash: str | None = None
+    hash: str = ""
 
 
 def _where(**equal: Any) -> tuple[str, tuple[Any, ...]]:
@@ -511,7 +527,8 @@ class HistoryStore:
         return deleted
 
     def record_control_status(self, change: ControlStatusChange) -> ControlStatusChange:
-        """Append a manual compliance status; returns it with ``previous_status`` filled in."""
+        """Append a manual compliance status; returns it with ``previous_status`` and its
+        place in the hash chain filled in."""
         result = change
 
         def write(conn: sqlite3.Connection) -> None:
@@ -522,6 +539,7 @@ class HistoryStore:
                 (change.framework, change.control_id),
             ).fetchone()
             result = replace(change, previous_status=row[0] if row else None)
+            result = _chained(conn, "control_statuses", result)
             conn.execute(
                 f"INSERT INTO control_statuses ({_STATUS_COLUMNS})"
                 f" VALUES ({', '.join('?' * len(_STATUS_NAMES))})",
@@ -533,15 +551,11 @@ class HistoryStore:
 
     def record_audit_event(self, event: AuditRow) -> AuditRow:
         """Append ``event`` to the hash-chained audit log; returns it with its hashes."""
-        from ..audit import chain_hash
-
         result = event
 
         def write(conn: sqlite3.Connection) -> None:
             nonlocal result
-            row = conn.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
-            previous = row[0] if row else None
-            result = replace(event, prev_hash=previous, hash=chain_hash(previous, event))
+            result = _chained(conn, "audit_events", event)
             conn.execute(
                 f"INSERT INTO audit_events ({_AUDIT_COLUMNS})"
                 f" VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
@@ -609,6 +623,16 @@ class HistoryStore:
             "reading the manual status log",
         )
         return [ControlStatusChange(*row) for row in rows]
+
+    def status_chain_migration(self) -> dict[str, Any] | None:
+        """``{"chained_at": timestamp, "rows": n}`` when the first ``n`` manual statuses were
+        chained by the upgrade to schema v4 rather than when they were recorded; else None."""
+        rows = self._query(
+            "SELECT value FROM store_meta WHERE key = ?",
+            (STATUS_CHAIN_MIGRATION_KEY,),
+            "reading the store's metadata",
+        )
+        return json.loads(rows[0][0]) if rows else None
 
     def recent_runs(self, process: str | None = None, limit: int = 20) -> list[RunSummary]:
         """Summaries of the newest runs first, optionally of one process only."""
@@ -884,14 +908,17 @@ class HistoryStore:
             raise self._corrupt(f"integrity check: {lines[0] if lines else 'failed'}")
 
     def _migrate(
-        self, conn: sqlite3.Connection, migrations: tuple[tuple[str, ...], ...] = MIGRATIONS
+        self, conn: sqlite3.Connection, migrations: tuple[tuple[Any, ...], ...] = MIGRATIONS
     ) -> None:
         """Bring the schema up to date. Idempotent: runs inside the caller's transaction,
         re-reads the version there, and applies only the missing steps."""
         version = self._inspect(conn, known=len(migrations))
         for step in migrations[version:]:
             for statement in step:
-                conn.execute(statement)
+                if callable(statement):  # what SQL cannot do, such as hashing rows
+                    statement(conn)
+                else:
+                    conn.execute(statement)
         if version < len(migrations):
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {len(migrations)}")
@@ -1070,6 +1097,41 @@ class HistoryStore:
 
 # ---------------------------------------------------------------------------------------------
 # Helpers.
+
+
+def _chained(conn: sqlite3.Connection, table: str, row: Any) -> Any:
+    """``row`` (an ``AuditRow`` or ``ControlStatusChange``) linked after the newest row of
+    ``table``: one code path for both chains. Runs inside the write transaction that inserts
+    it, so no other writer can slip in between. ``table`` is ours, never input."""
+    from ..audit import chain_hash
+
+    newest = conn.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
+    previous = newest[0] if newest else None
+    return replace(row, prev_hash=previous, hash=chain_hash(previous, row))
+
+
+def _chain_existing_statuses(conn: sqlite3.Connection) -> None:
+    """Migration v4: chain the statuses already stored, oldest first, and note that it was
+    done now (an auditor must know these links were made at upgrade, not at creation)."""
+    names = [name for name in _STATUS_NAMES if name not in ("prev_hash", "hash")]
+    rows = conn.execute(f"SELECT id, {', '.join(names)} FROM control_statuses ORDER BY id").fetchall()
+    if not rows:
+        return
+    from ..audit import chain_hash
+
+    previous = None
+    for row_id, *values in rows:
+        digest = chain_hash(previous, ControlStatusChange(*values))
+        conn.execute(
+            "UPDATE control_statuses SET prev_hash = ?, hash = ? WHERE id = ?",
+            (previous, digest, row_id),
+        )
+        previous = digest
+    note = {"chained_at": format_timestamp(utc_now()), "rows": len(rows)}
+    conn.execute(
+        "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)",
+        (STATUS_CHAIN_MIGRATION_KEY, _dumps(note)),
+    )
 
 
 def _is_locked(exc: sqlite3.Error) -> bool:
