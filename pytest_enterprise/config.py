@@ -206,9 +206,11 @@ class TelemetryConfig(_Section):
     history_path: str = ".enterprise/history.db"
     store_history: bool = True
     store_detailed_metrics: bool = True
-    retention_days: int = _setting(30, minimum=1)
+    # Bounded so that "now - retention_days" stays a date (about 270 years back).
+    retention_days: int = _setting(30, minimum=1, maximum=100_000)
     process_name: str = "pytest"
-    opportunities_per_unit: int = _setting(1, minimum=1)
+    # Bounded so that opportunities stay a float and an SQLite integer for any test count.
+    opportunities_per_unit: int = _setting(1, minimum=1, maximum=1_000_000_000)
     subtests_as_opportunities: bool = False
     stages: list[str] | None = _setting(None, check=_marker_names)
     quality_thresholds: dict[str, float] = _setting(
@@ -672,10 +674,23 @@ def _check_scalar(kind: type, value: Any, rule: _Rule, inner: tuple[Any, ...] = 
     if kind is str:
         if not value.strip():
             raise _Invalid("must not be empty", inner)
+        _check_text(value, inner)
         if rule.choices:
             value = _choose(value, rule.choices, inner)
     _check_range(value, rule, inner)
     return float(value) if kind is float else value
+
+
+def _check_text(value: str, inner: tuple[Any, ...]) -> None:
+    """Strings end up in paths, JSON and SQLite: a NUL cannot be in a path, and a lone
+    surrogate (from YAML's "\\ud800" or a non-UTF-8 environment variable) cannot be encoded."""
+    if "\x00" in value:
+        raise _Invalid("must not contain a NUL character", inner)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = value[error.start]
+        raise _Invalid(f"not valid Unicode: lone surrogate {char!r} at character {error.start}", inner) from None
 
 
 def _choose(value: str, choices: tuple[str, ...], inner: tuple[Any, ...]) -> str:

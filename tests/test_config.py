@@ -438,7 +438,7 @@ def test_variables_that_are_not_ours_are_ignored():
          "expected an integer, got '1.5'"),
         ({"ENTERPRISE_TELEMETRY_RETENTION_DAYS": "0"},
          "ENTERPRISE_TELEMETRY_RETENTION_DAYS: telemetry.retention_days: "
-         "must be at least 1, got 0"),
+         "must be between 1 and 100000, got 0"),
         ({"ENTERPRISE_TELEMETRY_RTY_THRESHOLD": "150"},
          "ENTERPRISE_TELEMETRY_RTY_THRESHOLD: telemetry.rty_threshold: "
          "must be between 0 and 100, got 150.0"),
@@ -502,9 +502,9 @@ FILE_ERRORS = [
     ("telemetry:\n  rty_threshold: 100.5\n",
      "FILE:2: telemetry.rty_threshold: must be between 0 and 100, got 100.5"),
     ("telemetry:\n  retention_days: 0\n",
-     "FILE:2: telemetry.retention_days: must be at least 1, got 0"),
+     "FILE:2: telemetry.retention_days: must be between 1 and 100000, got 0"),
     ("telemetry:\n  opportunities_per_unit: 0\n",
-     "FILE:2: telemetry.opportunities_per_unit: must be at least 1, got 0"),
+     "FILE:2: telemetry.opportunities_per_unit: must be between 1 and 1000000000, got 0"),
     ("security:\n  slsa_level: 5\n",
      "FILE:2: security.slsa_level: must be between 1 and 4, got 5"),
     ("environment: prodution\n",
