@@ -799,6 +799,7 @@ def _parse_yaml(text: str, name: str, *, numbered: bool = True) -> tuple[Any, _S
     loader = None
     try:
         loader = yaml.SafeLoader(text)
+        _bound_depth(loader, source)
         root = loader.get_single_node()
         return (None if root is None else _Builder(loader, source).build(root, ())), source
     except yaml.MarkedYAMLError as error:
@@ -815,6 +816,42 @@ def _parse_yaml(text: str, name: str, *, numbered: bool = True) -> tuple[Any, _S
     finally:
         if loader is not None:
             loader.dispose()
+
+
+#: No file read here nests deeper than a handful of levels. Without a bound, thousands of ``[``
+#: cost seconds (PyYAML's scanner rechecks every open flow level for each token) and then recurse
+#: through its composer into Python's recursion limit.
+MAX_YAML_DEPTH = 64
+
+
+def _bound_depth(loader: Any, source: _Source) -> None:
+    """Make ``loader`` refuse a document nested more than ``MAX_YAML_DEPTH`` levels deep: flow
+    collections (``[[[``) as the scanner meets them, block ones as the composer builds them."""
+    compose, open_flow = loader.compose_node, loader.fetch_flow_collection_start
+    depth = 0
+
+    def too_deep(line: int) -> ConfigError:
+        problem = f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep"
+        return ConfigError(f"{source.where(line)}: {problem}")
+
+    def fetch_flow_collection_start(token_class: Any) -> None:
+        open_flow(token_class)
+        if loader.flow_level > MAX_YAML_DEPTH:
+            raise too_deep(loader.line + 1)
+
+    def compose_node(parent: Any, index: Any) -> Any:
+        nonlocal depth
+        depth += 1
+        try:
+            if depth > MAX_YAML_DEPTH:
+                raise too_deep(loader.peek_event().start_mark.line + 1)
+            return compose(parent, index)
+        finally:
+            depth -= 1
+
+    # PyYAML calls these through self, so the loader's own attributes take their place.
+    loader.fetch_flow_collection_start = fetch_flow_collection_start
+    loader.compose_node = compose_node
 
 
 class _Builder:

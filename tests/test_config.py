@@ -584,7 +584,7 @@ FILE_ERRORS = [
     ("---\ntelemetry: {}\n---\nsecurity: {}\n",
      "FILE:3: invalid YAML: expected a single document in the stream, but found another document"),
     ("telemetry:\n  stages: " + "[" * 5000 + "\n",
-     "FILE: invalid YAML: nested too deeply"),
+     "FILE:2: invalid YAML: nested more than 64 levels deep"),
     ("telemetry:\n  process_name: a\x07b\n",
      "FILE:2: invalid YAML: unacceptable character #x0007: special characters are not allowed"),
 ]
