@@ -323,6 +323,14 @@ def test_bad_input(case: Case, project: Path, capsys, monkeypatch):
     assert snapshot(project) == before
 
 
+@pytest.mark.parametrize("group", ["telemetry", "compliance", "flags", "security", "test"])
+def test_every_groups_help_prints(group: str, capsys):
+    """`compliance --help` crashed: argparse formats help with %, and a help text began "% compliant"."""
+    with pytest.raises(SystemExit) as exit_:
+        main([group, "--help"])
+    assert exit_.value.code == 0 and "usage: enterprise" in capsys.readouterr().out
+
+
 def test_the_sweep_is_wide_enough():
     """The issue asks for at least 40 cases across every kind of input."""
     kinds = {case.id.split("-")[0] for case in CASES}
