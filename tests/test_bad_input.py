@@ -339,6 +339,24 @@ def test_every_groups_help_prints(group: str, capsys):
     assert exit_.value.code == 0 and "usage: enterprise" in capsys.readouterr().out
 
 
+def _wrong_values():
+    from pytest_enterprise.config import SCHEMA
+
+    wrong = {bool: "maybe", int: "'12'", float: "twelve", str: "[a, b]", list: "7", dict: "[1, 2]"}
+    return [pytest.param(section, key, wrong[spec.kind], id=f"{section}.{key}")
+            for section, keys in SCHEMA.items() for key, spec in keys.items()]
+
+
+@pytest.mark.parametrize(("section", "key", "value"), _wrong_values())
+def test_a_wrong_type_for_any_key_is_one_line_naming_file_line_and_key(project: Path, capsys, section, key, value):
+    (project / CONFIG).write_text(f"# settings\n{section}:\n  {key}: {value}\n")
+    before = snapshot(project)
+    code, out, err = run_cli(["telemetry", "status"], capsys)
+    assert code == 2 and "Traceback" not in out + err
+    assert_one_line_error(err, (f"{CONFIG}:3: {section}.{key}: expected ",))
+    assert snapshot(project) == before
+
+
 def test_the_sweep_is_wide_enough():
     """The issue asks for at least 40 cases across every kind of input."""
     kinds = {case.id.split("-")[0] for case in CASES}
