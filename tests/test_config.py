@@ -438,7 +438,7 @@ def test_variables_that_are_not_ours_are_ignored():
          "expected an integer, got '1.5'"),
         ({"ENTERPRISE_TELEMETRY_RETENTION_DAYS": "0"},
          "ENTERPRISE_TELEMETRY_RETENTION_DAYS: telemetry.retention_days: "
-         "must be at least 1, got 0"),
+         "must be between 1 and 100000, got 0"),
         ({"ENTERPRISE_TELEMETRY_RTY_THRESHOLD": "150"},
          "ENTERPRISE_TELEMETRY_RTY_THRESHOLD: telemetry.rty_threshold: "
          "must be between 0 and 100, got 150.0"),
@@ -502,9 +502,9 @@ FILE_ERRORS = [
     ("telemetry:\n  rty_threshold: 100.5\n",
      "FILE:2: telemetry.rty_threshold: must be between 0 and 100, got 100.5"),
     ("telemetry:\n  retention_days: 0\n",
-     "FILE:2: telemetry.retention_days: must be at least 1, got 0"),
+     "FILE:2: telemetry.retention_days: must be between 1 and 100000, got 0"),
     ("telemetry:\n  opportunities_per_unit: 0\n",
-     "FILE:2: telemetry.opportunities_per_unit: must be at least 1, got 0"),
+     "FILE:2: telemetry.opportunities_per_unit: must be between 1 and 1000000000, got 0"),
     ("security:\n  slsa_level: 5\n",
      "FILE:2: security.slsa_level: must be between 1 and 4, got 5"),
     ("environment: prodution\n",
@@ -584,7 +584,7 @@ FILE_ERRORS = [
     ("---\ntelemetry: {}\n---\nsecurity: {}\n",
      "FILE:3: invalid YAML: expected a single document in the stream, but found another document"),
     ("telemetry:\n  stages: " + "[" * 5000 + "\n",
-     "FILE: invalid YAML: nested too deeply"),
+     "FILE:2: invalid YAML: nested more than 64 levels deep"),
     ("telemetry:\n  process_name: a\x07b\n",
      "FILE:2: invalid YAML: unacceptable character #x0007: special characters are not allowed"),
 ]

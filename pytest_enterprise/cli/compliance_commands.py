@@ -31,7 +31,7 @@ def add_parser(groups: Any) -> None:
     compliance = groups.add_parser("compliance", allow_abbrev=False, help="compliance evidence and the control matrix")
     commands = compliance.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    status = commands.add_parser("status", allow_abbrev=False, help="% compliant, coverage and controls needing attention")
+    status = commands.add_parser("status", allow_abbrev=False, help="%% compliant, coverage and controls needing attention")
     _framework_option(status, "frameworks to show (repeatable; default: compliance.frameworks)")
     status.add_argument("--format", choices=("text", "json"), default="text")
     _common(status)

@@ -188,6 +188,10 @@ def _load_input(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {error}") from None
     except json.JSONDecodeError as error:
         raise InputError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid JSON: nested too deeply") from None
+    except ValueError as error:  # an integer too long to convert
+        raise InputError(f"{path}: not valid JSON: {str(error).splitlines()[0]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("quality"), dict):
         raise InputError(f"{path}: not a pytest-enterprise report (no 'quality' object)")
     return data

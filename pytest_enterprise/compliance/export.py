@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import UsageError
 from ..files import write_bytes_atomic, write_text_atomic
 from ..timeutil import parse_timestamp
+from ..utf8 import utf8_safe
 from .result import NOT_TESTED, STATES
 
 FORMATS = ("json", "csv", "xlsx", "md", "oscal")
@@ -153,7 +154,14 @@ def _frameworks(result: dict[str, Any], framework: str | None) -> list[dict[str,
 
 
 def render_json(result: dict[str, Any]) -> str:
-    return json.dumps(result, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
+    text = json.dumps(result, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A test file name that is not UTF-8 gives node ids with lone surrogates; escape them as
+        # the JSON report does (\\udcff), since UTF-8 cannot hold them.
+        text = json.dumps(result, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    return text
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -747,9 +755,9 @@ def export(result: dict[str, Any], path: Path, fmt: str | None = None, *, tool_v
     elif fmt == "json":
         text = render_json(result)
     elif fmt == "csv":
-        text = render_csv(result)
+        text = utf8_safe(render_csv(result))
     elif fmt == "md":
-        text = render_markdown(result)
+        text = utf8_safe(render_markdown(result))
     else:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return write_text_atomic(path, text)

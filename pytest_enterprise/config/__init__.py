@@ -206,9 +206,11 @@ class TelemetryConfig(_Section):
     history_path: str = ".enterprise/history.db"
     store_history: bool = True
     store_detailed_metrics: bool = True
-    retention_days: int = _setting(30, minimum=1)
+    # Bounded so that "now - retention_days" stays a date (about 270 years back).
+    retention_days: int = _setting(30, minimum=1, maximum=100_000)
     process_name: str = "pytest"
-    opportunities_per_unit: int = _setting(1, minimum=1)
+    # Bounded so that opportunities stay a float and an SQLite integer for any test count.
+    opportunities_per_unit: int = _setting(1, minimum=1, maximum=1_000_000_000)
     subtests_as_opportunities: bool = False
     stages: list[str] | None = _setting(None, check=_marker_names)
     quality_thresholds: dict[str, float] = _setting(
@@ -672,10 +674,23 @@ def _check_scalar(kind: type, value: Any, rule: _Rule, inner: tuple[Any, ...] = 
     if kind is str:
         if not value.strip():
             raise _Invalid("must not be empty", inner)
+        _check_text(value, inner)
         if rule.choices:
             value = _choose(value, rule.choices, inner)
     _check_range(value, rule, inner)
     return float(value) if kind is float else value
+
+
+def _check_text(value: str, inner: tuple[Any, ...]) -> None:
+    """Strings end up in paths, JSON and SQLite: a NUL cannot be in a path, and a lone
+    surrogate (from YAML's "\\ud800" or a non-UTF-8 environment variable) cannot be encoded."""
+    if "\x00" in value:
+        raise _Invalid("must not contain a NUL character", inner)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = value[error.start]
+        raise _Invalid(f"not valid Unicode: lone surrogate {char!r} at character {error.start}", inner) from None
 
 
 def _choose(value: str, choices: tuple[str, ...], inner: tuple[Any, ...]) -> str:
@@ -784,6 +799,7 @@ def _parse_yaml(text: str, name: str, *, numbered: bool = True) -> tuple[Any, _S
     loader = None
     try:
         loader = yaml.SafeLoader(text)
+        _bound_depth(loader, source)
         root = loader.get_single_node()
         return (None if root is None else _Builder(loader, source).build(root, ())), source
     except yaml.MarkedYAMLError as error:
@@ -800,6 +816,42 @@ def _parse_yaml(text: str, name: str, *, numbered: bool = True) -> tuple[Any, _S
     finally:
         if loader is not None:
             loader.dispose()
+
+
+#: No file read here nests deeper than a handful of levels. Without a bound, thousands of ``[``
+#: cost seconds (PyYAML's scanner rechecks every open flow level for each token) and then recurse
+#: through its composer into Python's recursion limit.
+MAX_YAML_DEPTH = 64
+
+
+def _bound_depth(loader: Any, source: _Source) -> None:
+    """Make ``loader`` refuse a document nested more than ``MAX_YAML_DEPTH`` levels deep: flow
+    collections (``[[[``) as the scanner meets them, block ones as the composer builds them."""
+    compose, open_flow = loader.compose_node, loader.fetch_flow_collection_start
+    depth = 0
+
+    def too_deep(line: int) -> ConfigError:
+        problem = f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep"
+        return ConfigError(f"{source.where(line)}: {problem}")
+
+    def fetch_flow_collection_start(token_class: Any) -> None:
+        open_flow(token_class)
+        if loader.flow_level > MAX_YAML_DEPTH:
+            raise too_deep(loader.line + 1)
+
+    def compose_node(parent: Any, index: Any) -> Any:
+        nonlocal depth
+        depth += 1
+        try:
+            if depth > MAX_YAML_DEPTH:
+                raise too_deep(loader.peek_event().start_mark.line + 1)
+            return compose(parent, index)
+        finally:
+            depth -= 1
+
+    # PyYAML calls these through self, so the loader's own attributes take their place.
+    loader.fetch_flow_collection_start = fetch_flow_collection_start
+    loader.compose_node = compose_node
 
 
 class _Builder:

@@ -34,6 +34,7 @@ from ..errors import PermissionDeniedError, StoreError, UsageError
 from ..model import RunRecord
 from ..report.json_report import build_report, dumps_report, record_from_report
 from ..timeutil import format_timestamp, parse_timestamp, utc_now
+from ..utf8 import utf8_safe
 
 __all__ = [
     "APPLICATION_ID",
@@ -466,7 +467,7 @@ class HistoryStore:
                     " exception_type, duration, severity, worker)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        (run.id, test.nodeid, attempt.number, attempt.outcome, attempt.category,
+                        (run.id, utf8_safe(test.nodeid), attempt.number, attempt.outcome, attempt.category,
                          attempt.exception_type, attempt.duration, test.severity, test.worker)
                         for test in record.tests
                         for attempt in test.attempts
@@ -702,8 +703,8 @@ class HistoryStore:
             " a.category, a.exception_type, a.duration, a.severity, a.worker"
             " FROM attempts AS a JOIN runs AS r ON r.id = a.run_id"
             " WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.rowid DESC, a.attempt LIMIT ?",
-            (nodeid, limit),
-            f"reading the history of {nodeid}",
+            (utf8_safe(nodeid), limit),
+            f"reading the history of {utf8_safe(nodeid)}",
         )
         return [AttemptRow(*row) for row in rows]
 

@@ -196,6 +196,10 @@ def _decode(envelope: Mapping[str, Any] | bytes | str) -> tuple[str, bytes, list
             envelope = json.loads(envelope)
         except json.JSONDecodeError as exc:
             raise InputError(f"the envelope is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise InputError("the envelope is not JSON that can be read: nested too deeply") from None
+        except ValueError as exc:  # an integer too long to convert
+            raise InputError(f"the envelope is not JSON that can be read: {str(exc).splitlines()[0]}") from None
     if not isinstance(envelope, Mapping):
         raise InputError(f"the envelope must be a JSON object, got {type(envelope).__name__}")
     payload_type = _field(envelope, "payloadType", str)

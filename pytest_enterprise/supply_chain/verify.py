@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EXIT_GATE_FAILED, EnterpriseError
+from ..errors import EXIT_GATE_FAILED, EnterpriseError, InputError
 from .dsse import PAYLOAD_TYPE, VerificationError, read_envelope, verify_envelope
 from .keys import load_public_key
 from .provenance import STATEMENT_TYPE, file_subject
@@ -66,11 +66,14 @@ def verify_file(
     is an outcome with failures (exit 1)."""
     outcome = VerifyOutcome(envelope=str(envelope_path), threshold=threshold)
     trusted = [load_public_key(path) for path in public_keys]
+    envelope = read_envelope(envelope_path)
     try:
-        verified = verify_envelope(read_envelope(envelope_path), trusted, threshold=threshold, expected_payload_type=PAYLOAD_TYPE)
+        verified = verify_envelope(envelope, trusted, threshold=threshold, expected_payload_type=PAYLOAD_TYPE)
     except VerificationError as error:
         outcome.failures.append(str(error))
         return outcome
+    except InputError as error:  # dsse sees bytes, not a file: say which file is malformed
+        raise InputError(f"{envelope_path}: {error}") from None
     outcome.signers = list(verified.signers)
     try:
         statement = verified.json()
@@ -106,11 +109,17 @@ def _check_subjects(subjects: list[dict[str, Any]], artifacts: Path, outcome: Ve
     root = artifacts.resolve()
     for subject in subjects:
         name, expected = subject["name"], subject["digest"].get("sha256")
-        path = (root / name).resolve()
         entry: dict[str, Any] = {"name": name, "expected": expected, "actual": None, "ok": False}
-        if expected is None:
+        outcome.subjects.append(entry)
+        if not isinstance(expected, str) or not expected.isascii():
+            # compare_digest takes ASCII strings only; a hex digest is one
             outcome.failures.append(f"subject {name}: no sha256 digest to check")
-        elif not path.is_relative_to(root):
+            continue
+        if "\x00" in name:  # no file is named so, and Path.resolve would raise on it
+            outcome.failures.append(f"subject {name!r}: not a file name (NUL character)")
+            continue
+        path = (root / name).resolve()
+        if not path.is_relative_to(root):
             outcome.failures.append(f"subject {name}: points outside {artifacts}")
         elif not path.is_file():
             outcome.failures.append(f"subject {name}: not found in {artifacts}")
@@ -119,4 +128,3 @@ def _check_subjects(subjects: list[dict[str, Any]], artifacts: Path, outcome: Ve
             entry["ok"] = hmac.compare_digest(entry["actual"], expected)
             if not entry["ok"]:
                 outcome.failures.append(f"subject {name}: sha256 {entry['actual']} does not match the statement's {expected}")
-        outcome.subjects.append(entry)
