@@ -7,7 +7,8 @@ files are named ``bench_*.py``; the hook below collects them without ``-o python
 (which also works). Knobs, as environment variables: ``BENCH_ROUNDS`` (interleaved rounds of
 the 5,000-test suite, default 9), ``BENCH_RSS_TESTS`` (size of the RSS suite, default 50,000),
 ``BENCH_RSS_REPEATS`` (default 1), ``BENCH_IMPORT_RUNS`` (default 21), ``BENCH_PHASE_ROUNDS``
-(default 5), ``BENCH_FINISH_TESTS`` (default 5,000), ``BENCH_FIXED_PAIRS`` (default 31).
+(default 5), ``BENCH_FINISH_TESTS`` (default 5,000), ``BENCH_FIXED_PAIRS`` (default 31), ``BENCH_FIT_SIZES``,
+``BENCH_FIT_ROUNDS``, ``BENCH_INSTRUCTIONS``, ``BENCH_INSTRUCTION_SIZES`` (see bench_per_test.py).
 """
 
 from __future__ import annotations

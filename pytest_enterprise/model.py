@@ -63,6 +63,10 @@ class Subtest:
 _SHAPES: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
 
 
+# (shape, when, outcome) -> the shared shape with that phase added.
+_NEXT_SHAPE: dict[tuple[tuple[tuple[str, str], ...], str, str], tuple[tuple[str, str], ...]] = {}
+
+
 def _shared_shape(shape: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return _SHAPES.setdefault(shape, shape)
 
@@ -114,6 +118,10 @@ class Attempt:
         self.exception_type = exception_type
         self.message = message
         self.subtests = subtests
+        if phases == ():  # a new attempt, before its first report: the recorder's hot path
+            self._shape = ()
+            self._durations = b""
+            return
         phases = tuple(phases)
         self._shape = _shared_shape(tuple((p.when, p.outcome) for p in phases))
         self._durations = _pack(p.duration for p in phases)
@@ -124,7 +132,12 @@ class Attempt:
         return [Phase(when, outcome, d) for (when, outcome), d in zip(self._shape, durations)]
 
     def add_phase(self, when: str, outcome: str, duration: float) -> None:
-        self._shape = _shared_shape((*self._shape, (when, outcome)))
+        # Runs per report: one lookup of the next shared shape, no new tuples once it is known.
+        step = (self._shape, when, outcome)
+        shape = _NEXT_SHAPE.get(step)
+        if shape is None:
+            shape = _NEXT_SHAPE[step] = _shared_shape((*self._shape, (when, outcome)))
+        self._shape = shape
         self._durations += _DOUBLE.pack(duration)
 
     def phase_dicts(self) -> list[dict[str, Any]]:

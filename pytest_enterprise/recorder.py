@@ -50,7 +50,7 @@ class Recorder:
             if test.markers is not None and "controls" in test.markers:
                 test.started_at = _timestamp(getattr(report, "start", None))
         attempt = test.attempts[-1]
-        if hasattr(report, "context") and type(report).__name__ == "SubtestReport":
+        if type(report).__name__ == "SubtestReport" and hasattr(report, "context"):
             if not attempt.subtests:
                 attempt.subtests = []
             attempt.subtests.append(_subtest(report))
@@ -59,7 +59,8 @@ class Recorder:
         # Microsecond resolution is plenty, and short floats keep the JSON report small.
         duration = round(report.duration, 6)
         attempt.add_phase("crash" if when == "???" else when, outcome, duration)
-        _update_attempt(attempt, when, outcome, report)
+        if outcome != "passed" or when == "call":  # a passed setup or teardown changes nothing
+            _update_attempt(attempt, when, outcome, report)
 
     def record_collection_error(self, report: Any) -> bool:
         """Count a failed collect report as a unit with one defect (category ``collection``).

@@ -20,6 +20,7 @@ from ..model import (
     TestResult,
     evidence_gaps,
 )
+from .test_encoder import TestEncoder
 
 SCHEMA_VERSION = "1.0.0"
 TOOL_NAME = "pytest-enterprise"
@@ -64,11 +65,12 @@ def report_chunks(header: dict[str, Any], tests: Iterable[TestResult]) -> Iterat
     No dict or string of the whole report is ever built, so memory stays flat however many
     tests ran. The ``tests`` key comes last.
     """
+    encode_test = TestEncoder(result_section, _ENCODER.encode)  # the same text, faster
     head = _ENCODER.encode(header)
     yield head[:-1] + ',"tests":['
     separator = ""
     for test in tests:
-        yield separator + _ENCODER.encode(result_section(test))
+        yield separator + encode_test(test)
         separator = ","
     yield "]}"
 
