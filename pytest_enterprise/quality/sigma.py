@@ -51,6 +51,16 @@ def _check_count(name: str, value: int) -> None:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
 
 
+def _check_proportion(k: int, n: int) -> None:
+    """k successes out of n > 0 trials, both ints."""
+    _check_count("k", k)
+    _check_count("n", n)
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if k < 0 or k > n:
+        raise ValueError(f"k must be between 0 and n={n}, got {k}")
+
+
 def _alpha(confidence: float) -> float:
     if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
@@ -59,12 +69,7 @@ def _alpha(confidence: float) -> float:
 
 def proportion_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Clopper–Pearson (exact) interval for a binomial proportion k/n."""
-    _check_count("k", k)
-    _check_count("n", n)
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    if k < 0 or k > n:
-        raise ValueError(f"k must be between 0 and n={n}, got {k}")
+    _check_proportion(k, n)
     half_alpha = _alpha(confidence) / 2
     # Closed forms at the edges keep SciPy unloaded for all-pass and zero-defect runs.
     # expm1/exp of log(α/2)/n avoid cancellation in 1 − (α/2)^(1/n) when n is large.
@@ -86,12 +91,7 @@ def proportion_upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
     ``scipy.stats.binomtest(k, n, alternative="less").proportion_ci(confidence)``. With k = 0 it
     is 1 − α^(1/n), whose large-n form −ln(α)/n ≈ 3/n at 95% is the rule of three.
     """
-    _check_count("k", k)
-    _check_count("n", n)
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    if k < 0 or k > n:
-        raise ValueError(f"k must be between 0 and n={n}, got {k}")
+    _check_proportion(k, n)
     alpha = _alpha(confidence)
     if k == n:
         return 1.0

@@ -248,7 +248,7 @@ class SLSAGenerator:
         key: str | os.PathLike[str] | None = None,
     ) -> Attestation:
         """``generate_attestation`` without raising, for callers that report every outcome
-        (the CLI): a refusal has ``path`` None, ``exit_code`` 1 or 2 and the reasons."""
+        themselves: a refusal has ``path`` None, ``exit_code`` 1 or 2 and the reasons."""
         from dataclasses import replace
 
         from .pipeline import PROVENANCE_FILE, Artifacts, RunFacts, assess_provenance, produce_provenance
@@ -266,10 +266,9 @@ class SLSAGenerator:
             produce_provenance(
                 plan, artifacts, subjects=paths, facts=facts, output_dir=out_dir, env=security.env,
                 test_result=False, refuse_unmet=True, assessed=True,
+                provenance_path=Path(output_file) if output_file else None,
             )  # fmt: skip
         written = artifacts.files.get("provenance")
-        if written is not None and output_file and Path(output_file) != written:
-            written = written.replace(Path(output_file))
         return Attestation(
             path=str(written) if written else None,
             slsa=artifacts.slsa,
