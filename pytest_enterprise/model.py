@@ -218,6 +218,29 @@ class TestResult:
 
 
 
+# The phases of a test that passed at once: the shape of nearly every test of a run.
+PASSED_SHAPE = _shared_shape((("setup", "passed"), ("call", "passed"), ("teardown", "passed")))
+
+
+def single_pass_durations(test: TestResult) -> bytes | None:
+    """The packed setup, call and teardown durations (three little-endian doubles) of a test
+    that passed on its one attempt and has nothing else to say (default severity, no
+    category, no exception); None for any other test. The history store keeps such tests
+    compactly (``store/packed_tests.py``); this runs once per test when a run is saved."""
+    attempts = test.attempts
+    if len(attempts) != 1 or test.severity != DEFAULT_SEVERITY:
+        return None
+    attempt = attempts[0]
+    if (
+        attempt.outcome != "passed"
+        or attempt._shape != PASSED_SHAPE
+        or attempt.category is not None
+        or attempt.exception_type is not None
+    ):
+        return None
+    return attempt._durations
+
+
 @dataclass
 class GitInfo:
     commit: str | None = None

@@ -251,8 +251,10 @@ def test_history_rows_per_run_and_attempt(pytester: pytest.Pytester, run_enterpr
     with sqlite3.connect(pytester.path / ".enterprise" / "history.db") as connection:
         runs = connection.execute("select count(*) from runs").fetchone()[0]
         attempts = connection.execute("select count(*) from attempts").fetchone()[0]
+        packed = connection.execute("select sum(tests) from run_tests").fetchone()[0]
     connection.close()
-    assert (runs, attempts) == (2, 6)
+    # Per run: the two passing tests packed in one row, the failure as its own attempt row.
+    assert (runs, attempts, packed) == (2, 2, 4)
 
 
 def test_four_concurrent_runs_lose_nothing(pytester: pytest.Pytester):
@@ -265,6 +267,7 @@ def test_four_concurrent_runs_lose_nothing(pytester: pytest.Pytester):
     assert [process.wait(timeout=120) for process in processes] == [0, 0, 0, 0]
     with sqlite3.connect(pytester.path / ".enterprise" / "history.db") as connection:
         runs = connection.execute("select count(*) from runs").fetchone()[0]
+        tests = connection.execute("select count(*), sum(tests) from run_tests").fetchone()
         attempts = connection.execute("select count(*) from attempts").fetchone()[0]
     connection.close()
-    assert (runs, attempts) == (4, 200)
+    assert (runs, tests, attempts) == (4, (4, 200), 0)

@@ -644,3 +644,116 @@ def test_views_read_reports_of_older_versions() -> None:
     assert rows["Sigma demonstrated"] == "not in this report (written by an older version)"
     assert rows["Quality level"] == "Poor, from the point estimate"
     assert "Next level" not in rows
+
+
+# --- analyze_run's one pass equals the definition, test by test -----------------------------
+
+
+def _reference_analysis(record: RunRecord) -> QualityMetrics:
+    """analyze_run as the outcome model defines it: every per-test function, on every unit."""
+    from collections import Counter
+
+    from pytest_enterprise.model import COLLECTION
+    from pytest_enterprise.quality.metrics import PHASE_STAGES, UNSTAGED, unit_defects, unit_opportunities
+
+    subtests = record.opportunity_definition.subtests_as_opportunities
+    units = [test for test in record.tests if test.is_unit]
+    categories: Counter = Counter()
+    for test in units:
+        found = unit_defects(test, subtests)
+        if found:
+            final = test.attempts[-1]
+            category = final.category or {"failed": "failure", "error": "error", "crashed": "crash"}[final.outcome]
+            categories[f"{category}: {final.exception_type}" if final.exception_type else category] += found
+    entering: Counter = Counter()
+    passing: Counter = Counter()
+    if record.stages is None:
+        uncollected = sum(test.category == COLLECTION for test in units)
+        for test in units:
+            if test.category == COLLECTION:
+                continue
+            outcomes: dict = {}
+            for phase in test.attempts[0].phases:
+                stage = "call" if phase.when == "crash" else phase.when
+                outcomes[stage] = outcomes.get(stage, True) and phase.outcome != "failed"
+            for stage, passed in outcomes.items():
+                entering[stage] += 1
+                passing[stage] += passed
+        stages = [(name, entering[name], passing[name]) for name in PHASE_STAGES]
+        if uncollected:
+            stages.insert(0, ("collect", len(units), len(units) - uncollected))
+    else:
+        for test in units:
+            stage = test.stage if test.stage in record.stages else UNSTAGED
+            entering[stage] += 1
+            passing[stage] += test.first_pass
+        stages = [(name, entering[name], passing[name]) for name in record.stages]
+        if entering[UNSTAGED] and UNSTAGED not in record.stages:
+            stages.append((UNSTAGED, entering[UNSTAGED], passing[UNSTAGED]))
+    outcomes = Counter(test.outcome for test in record.tests)
+    return compute_quality(
+        units=len(units),
+        defects=sum(unit_defects(test, subtests) for test in units),
+        opportunities=sum(unit_opportunities(test, subtests) for test in units),
+        first_pass=sum(test.first_pass for test in units),
+        final_pass=sum(test.final_pass for test in units),
+        stages=stages,
+        categories=categories,
+        flaky=sum(test.flaky for test in units),
+        skipped=outcomes["skipped"],
+        xfailed=outcomes["xfailed"],
+        xpassed=outcomes["xpassed"],
+        deselected=record.run.deselected,
+        opportunity_definition=record.opportunity_definition.describe(),
+    )
+
+
+_PHASE_SHAPES = [
+    [("setup", "passed"), ("call", "passed"), ("teardown", "passed")],
+    [("setup", "passed"), ("call", "failed"), ("teardown", "passed")],
+    [("setup", "failed")],
+    [("setup", "skipped")],
+    [("setup", "passed"), ("call", "skipped"), ("teardown", "passed")],
+    [("setup", "passed"), ("call", "passed"), ("teardown", "failed")],
+    [("crash", "failed")],
+    [("collect", "failed")],
+    [],
+]
+
+
+@st.composite
+def _attempts(draw, number: int) -> Attempt:
+    outcome = draw(st.sampled_from(["passed", "passed", "passed", "failed", "error", "crashed", "skipped",
+                                    "xfailed", "xpassed"]))  # fmt: skip
+    shape = draw(st.sampled_from(_PHASE_SHAPES))
+    category = None
+    if outcome in ("failed", "error", "crashed"):
+        category = draw(st.sampled_from([None, "failure", "error", "crash", "collection", "xpass-strict"]))
+    subtests = draw(st.lists(st.builds(Subtest, st.sampled_from(["a", "b"]), st.sampled_from(["passed", "failed"])),
+                             max_size=3))  # fmt: skip
+    return Attempt(number, outcome, [Phase(w, o, 0.1) for w, o in shape], category=category,
+                   exception_type=draw(st.sampled_from([None, "ValueError"])), subtests=subtests)  # fmt: skip
+
+
+@st.composite
+def _records(draw) -> RunRecord:
+    tests = []
+    for index in range(draw(st.integers(0, 12))):
+        count = draw(st.sampled_from([1, 1, 1, 2, 3, 0]))
+        attempts = [draw(_attempts(n + 1)) for n in range(count)]
+        tests.append(TestResult(f"t.py::test_{index}", attempts, opportunities=draw(st.sampled_from([1, 1, 2, 5])),
+                                stage=draw(st.sampled_from([None, "unit", "integration", "other"]))))  # fmt: skip
+    stages = draw(st.sampled_from([None, ["unit", "integration"], ["unit", UNSTAGED_NAME]]))
+    definition = OpportunityDefinition(per_unit=1, subtests_as_opportunities=draw(st.booleans()))
+    run = RunInfo(id="r", started_at="2025-01-01T00:00:00Z", finished_at=None, duration_s=None, exit_status=0,
+                  deselected=draw(st.integers(0, 3)))  # fmt: skip
+    return RunRecord(run=run, tests=tests, opportunity_definition=definition, stages=stages)
+
+
+UNSTAGED_NAME = "unstaged"
+
+
+@given(_records())
+@FAST
+def test_analyze_run_equals_the_per_test_definition(record: RunRecord) -> None:
+    assert analyze_run(record).to_dict() == _reference_analysis(record).to_dict()

@@ -513,42 +513,35 @@ def _defect_label(attempt: Attempt) -> str:
     return f"{category}: {attempt.exception_type}" if attempt.exception_type else category
 
 
-def _phase_stage_counts(units: Sequence[TestResult]) -> list[tuple[str, int, int]]:
+def _phase_stage_counts(
+    shapes: Iterable[tuple[tuple[tuple[str, str], ...], int]], units: int, uncollected: int
+) -> list[tuple[str, int, int]]:
+    """Stage yields by pytest phase, from the first attempts' phase shapes and how many units
+    had each (almost every unit of a run has one of a handful of shapes)."""
     entering: Counter[str] = Counter()
     passing: Counter[str] = Counter()
-    uncollected = 0
-    for test in units:
-        if test.category == COLLECTION:
-            uncollected += 1  # its tests never reached setup
-            continue
+    for shape, count in shapes:
         outcomes: dict[str, bool] = {}
-        for when, outcome in test.attempts[0].phase_outcomes():
+        for when, outcome in shape:
             stage = _PHASE_ALIASES.get(when, when)
             passed = outcome != "failed"
             outcomes[stage] = outcomes.get(stage, True) and passed
         for stage, passed in outcomes.items():
-            entering[stage] += 1
-            passing[stage] += passed
+            entering[stage] += count
+            passing[stage] += count if passed else 0
     counts = [(name, entering[name], passing[name]) for name in PHASE_STAGES]
     if uncollected:
         # Every unit went through collection; only the collectors that failed did not pass it,
         # so RTY falls with FPY. Listed only when it happened, as collection rarely fails.
-        counts.insert(0, (COLLECT_STAGE, len(units), len(units) - uncollected))
+        counts.insert(0, (COLLECT_STAGE, units, units - uncollected))
     return counts
 
 
 def _marker_stage_counts(
-    units: Sequence[TestResult], stage_names: Sequence[str]
+    entering: Counter[str], passing: Counter[str], stage_names: Sequence[str]
 ) -> list[tuple[str, int, int]]:
-    known = set(stage_names)
-    entering: Counter[str] = Counter()
-    passing: Counter[str] = Counter()
-    for test in units:
-        stage = test.stage if test.stage in known else UNSTAGED
-        entering[stage] += 1
-        passing[stage] += test.first_pass
     counts = [(name, entering[name], passing[name]) for name in stage_names]
-    if entering[UNSTAGED] and UNSTAGED not in known:
+    if entering[UNSTAGED] and UNSTAGED not in stage_names:
         counts.append((UNSTAGED, entering[UNSTAGED], passing[UNSTAGED]))
     return counts
 
@@ -556,31 +549,81 @@ def _marker_stage_counts(
 def analyze_run(
     record: RunRecord, *, thresholds: Mapping[str, float] = DEFAULT_QUALITY_THRESHOLDS
 ) -> QualityMetrics:
-    """Quality metrics for one run record, following the outcome model in DESIGN §2."""
+    """Quality metrics for one run record, following the outcome model in DESIGN §2.
+
+    One pass over the tests. A unit that passed on its only attempt, the common case, takes a
+    short path that adds what ``is_unit``, ``first_pass``, ``final_pass``, ``unit_defects`` and
+    ``unit_opportunities`` would give it; every other test goes through them.
+    """
     subtests = record.opportunity_definition.subtests_as_opportunities
-    units = [test for test in record.tests if test.is_unit]
+    by_phase = record.stages is None
+    known_stages = frozenset(record.stages or ())
     categories: Counter[str] = Counter()
-    defects = 0
-    for test in units:
-        found = unit_defects(test, subtests)
-        if found:
-            defects += found
-            categories[_defect_label(_final_attempt(test))] += found
+    final_outcomes: Counter[str] = Counter()
+    units = defects = opportunities = first_pass = final_pass = flaky = passed_at_once = 0
+    uncollected = 0
+    # id(shape) -> [shape, units]: shapes are shared objects (model._SHAPES), so counting them
+    # by identity avoids hashing a tuple per test; equal shapes in two entries still add up.
+    shapes: dict[int, list[Any]] = {}
+    entering: Counter[str] = Counter()
+    passing: Counter[str] = Counter()
+    for test in record.tests:
+        attempts = test.attempts
+        own = test.opportunities
+        if (
+            len(attempts) == 1
+            and attempts[0].outcome == "passed"
+            and type(own) is int
+            and own >= 1
+            and not (subtests and attempts[0].subtests)
+        ):
+            passed_at_once += 1
+            opportunities += own
+            unit_first_pass = True
+        else:
+            final_outcomes[test.outcome] += 1
+            if not test.is_unit:
+                continue
+            units += 1
+            found = unit_defects(test, subtests)
+            if found:
+                defects += found
+                categories[_defect_label(_final_attempt(test))] += found
+            opportunities += unit_opportunities(test, subtests)
+            unit_first_pass = test.first_pass
+            first_pass += unit_first_pass
+            final_pass += test.final_pass
+            flaky += test.flaky
+            if by_phase and test.category == COLLECTION:
+                uncollected += 1  # its tests never reached setup
+                continue
+        if by_phase:
+            shape = attempts[0].phase_outcomes()
+            entry = shapes.get(id(shape))
+            if entry is None:
+                shapes[id(shape)] = [shape, 1]
+            else:
+                entry[1] += 1
+        else:
+            stage = test.stage if test.stage in known_stages else UNSTAGED
+            entering[stage] += 1
+            passing[stage] += unit_first_pass
+    units += passed_at_once
+    final_outcomes["passed"] += passed_at_once
     if record.stages is None:
-        stages = _phase_stage_counts(units)
+        stages = _phase_stage_counts(shapes.values(), units, uncollected)
     else:
-        stages = _marker_stage_counts(units, record.stages)
-    final_outcomes = Counter(test.outcome for test in record.tests)
+        stages = _marker_stage_counts(entering, passing, record.stages)
     return compute_quality(
-        units=len(units),
+        units=units,
         defects=defects,
-        opportunities=sum(unit_opportunities(test, subtests) for test in units),
-        first_pass=sum(test.first_pass for test in units),
-        final_pass=sum(test.final_pass for test in units),
+        opportunities=opportunities,
+        first_pass=first_pass + passed_at_once,
+        final_pass=final_pass + passed_at_once,
         stages=stages,
         categories=categories,
         thresholds=thresholds,
-        flaky=sum(test.flaky for test in units),
+        flaky=flaky,
         skipped=final_outcomes["skipped"],
         xfailed=final_outcomes["xfailed"],
         xpassed=final_outcomes["xpassed"],

@@ -1,4 +1,4 @@
-"""The history store: runs, attempts and telemetry events in one SQLite file."""
+"""The history store: runs, their tests and telemetry events in one SQLite file."""
 
 from .sqlite import (
     APPLICATION_ID,

@@ -2,9 +2,10 @@
 
 Layout and guarantees (docs/history.md is the user-facing version):
 
-* One row per run in ``runs`` (summary columns for fast listing, plus the full RunRecord as
-  JSON so a run reloads exactly), one row per test attempt in ``attempts``, and the events of
-  the Python API / CLI in ``telemetry_events``.
+* One row per run in ``runs`` (summary columns for fast listing, plus the run's JSON report,
+  compressed, so a run reloads exactly); per run, its tests that passed once packed in one
+  ``run_tests`` row (``packed_tests.py``) and one ``attempts`` row per attempt of every other
+  test; and the events of the Python API / CLI in ``telemetry_events``.
 * WAL journal mode, a busy timeout and ``BEGIN IMMEDIATE`` write transactions, so several
   pytest processes can write at once and lose nothing.
 * Schema migrations keyed by ``PRAGMA user_version``; ``PRAGMA application_id`` marks the file
@@ -35,6 +36,7 @@ from ..model import RunRecord
 from ..report.json_report import build_report, dumps_report, record_from_report
 from ..timeutil import format_timestamp, parse_timestamp, utc_now
 from ..utf8 import utf8_safe
+from .packed_tests import PackedTests, find_packed, pack_tests
 
 __all__ = [
     "APPLICATION_ID",
@@ -186,6 +188,19 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
         "ALTER TABLE control_statuses ADD COLUMN hash TEXT",
         lambda conn: _chain_existing_statuses(conn),  # defined below, with the row types
     ),
+    # v5: the tests that passed once are kept packed, one row per run (store/packed_tests.py);
+    # the other tests keep their rows in ``attempts``. Runs stored before keep all their rows.
+    (
+        """
+        CREATE TABLE run_tests (
+            run_id       TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            tests        INTEGER NOT NULL,
+            nodeids_zlib BLOB NOT NULL,
+            durations    BLOB NOT NULL,
+            workers_zlib BLOB
+        )
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -200,6 +215,7 @@ _REQUIRED_TABLES = {
     2: _V2_TABLES,
     3: _V2_TABLES | {"audit_events", "experiment_events"},
     4: _V2_TABLES | {"audit_events", "experiment_events"},
+    5: _V2_TABLES | {"audit_events", "experiment_events", "run_tests"},
 }
 
 # A write that finds the database locked is tried this many times in all (with a short pause),
@@ -423,8 +439,8 @@ class HistoryStore:
 
         The run is kept as its JSON report, zlib-compressed: ``report_zlib`` is the exact
         document the run wrote, else one is built here. ``load_run`` rebuilds the record from
-        it. ``detailed=False`` keeps the run row but skips the per-attempt rows, which only
-        per-test history needs.
+        it. ``detailed=False`` keeps the run row but skips the per-test rows (the packed
+        single-pass tests and the attempts of the others), which only per-test history needs.
         """
         if report_zlib is None:
             report = dumps_report(build_report(record, dict(quality or {}), [], None))
@@ -456,23 +472,32 @@ class HistoryStore:
             format_timestamp(self.clock()),
         )
 
+        packed, others = pack_tests(record.tests) if detailed else (None, [])
+
         def write(conn: sqlite3.Connection) -> None:
-            # Explicit delete, so ON DELETE CASCADE also drops the old attempt rows.
+            # Explicit delete, so ON DELETE CASCADE also drops the old test rows.
             conn.execute("DELETE FROM runs WHERE id = ?", (run.id,))
             conn.execute(_INSERT_RUN, run_row)
-            if detailed:
-                # A generator, built here so that a retried transaction starts it afresh.
-                conn.executemany(
-                    "INSERT INTO attempts (run_id, nodeid, attempt, outcome, category,"
-                    " exception_type, duration, severity, worker)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        (run.id, utf8_safe(test.nodeid), attempt.number, attempt.outcome, attempt.category,
-                         attempt.exception_type, attempt.duration, test.severity, test.worker)
-                        for test in record.tests
-                        for attempt in test.attempts
-                    ),  # fmt: skip
+            if not detailed:
+                return
+            if packed is not None:
+                conn.execute(
+                    "INSERT INTO run_tests (run_id, tests, nodeids_zlib, durations, workers_zlib)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (run.id, packed.count, packed.nodeids_zlib, packed.durations, packed.workers_zlib),
                 )
+            # A generator, built here so that a retried transaction starts it afresh.
+            conn.executemany(
+                "INSERT INTO attempts (run_id, nodeid, attempt, outcome, category,"
+                " exception_type, duration, severity, worker)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (run.id, utf8_safe(test.nodeid), attempt.number, attempt.outcome, attempt.category,
+                     attempt.exception_type, attempt.duration, test.severity, test.worker)
+                    for test in others
+                    for attempt in test.attempts
+                ),  # fmt: skip
+            )
 
         self._write(write, f"saving run {run.id}")
 
@@ -697,16 +722,48 @@ class HistoryStore:
         return [process for (process,) in rows]
 
     def attempt_history(self, nodeid: str, limit: int = 50) -> list[AttemptRow]:
-        """The stored attempts of one test, newest run first (input for flaky analysis)."""
+        """The stored attempts of one test, newest run first (input for flaky analysis).
+
+        A run keeps a test either as ``attempts`` rows or, when it passed once, in the run's
+        packed ``run_tests`` row (store/packed_tests.py); both are read and merged in run
+        order, and a packed test comes back as the row it would have had.
+        """
+        nodeid = utf8_safe(nodeid)
+        action = f"reading the history of {nodeid}"
+        # Each attempt with its run's place: newest first by started_at, then insertion order.
         rows = self._query(
-            "SELECT a.run_id, r.process, r.started_at, a.nodeid, a.attempt, a.outcome,"
-            " a.category, a.exception_type, a.duration, a.severity, a.worker"
+            "SELECT r.started_at, r.rowid, a.run_id, r.process, r.started_at, a.nodeid, a.attempt,"
+            " a.outcome, a.category, a.exception_type, a.duration, a.severity, a.worker"
             " FROM attempts AS a JOIN runs AS r ON r.id = a.run_id"
             " WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.rowid DESC, a.attempt LIMIT ?",
-            (utf8_safe(nodeid), limit),
-            f"reading the history of {utf8_safe(nodeid)}",
+            (nodeid, limit),
+            action,
         )
-        return [AttemptRow(*row) for row in rows]
+        detailed = [((started, rowid), AttemptRow(*row)) for started, rowid, *row in rows]
+        # Packed rows cannot be searched in SQL: read them newest first, and stop once
+        # ``limit`` attempts are known that are all newer than the next run.
+        packed_rows = self._query(
+            "SELECT r.started_at, r.rowid, t.run_id, r.process, t.tests, t.nodeids_zlib,"
+            " t.durations, t.workers_zlib FROM run_tests AS t JOIN runs AS r ON r.id = t.run_id"
+            " ORDER BY r.started_at DESC, r.rowid DESC",
+            (),
+            action,
+        )
+        packed: list[tuple[tuple[str, int], AttemptRow]] = []
+        for started, rowid, run_id, process, count, nodeids_zlib, durations, workers_zlib in packed_rows:
+            newer = sum(1 for place, _ in detailed if place > (started, rowid))
+            if len(packed) + newer >= limit:
+                break
+            try:
+                attempt = find_packed(PackedTests(count, nodeids_zlib, durations, workers_zlib), nodeid)
+            except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+                raise self._unreadable(run_id, exc) from exc
+            if attempt is not None:
+                packed.append(((started, rowid), AttemptRow(run_id, process, started, **vars(attempt))))
+        # A run keeps a test in one place only, so merging by run keeps each run's attempts in
+        # order; sorted() is stable.
+        merged = sorted([*detailed, *packed], key=lambda item: item[0], reverse=True)
+        return [row for _, row in merged[:limit]]
 
     # -- opening ------------------------------------------------------------------------------
 
