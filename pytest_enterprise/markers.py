@@ -6,6 +6,7 @@ plain builtins so they can ride on a report from an xdist worker to the controll
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .errors import UsageError
@@ -15,15 +16,55 @@ _WANTED = frozenset({"severity", "opportunities"})
 
 
 
-def item_meta(item: Any, stages: list[str] | None) -> dict[str, Any] | None:
-    """Marker facts of one item, or None when it carries none of ours (the common case).
+class MarksByParent:
+    """``marks(item)``: the marks named ``names`` on an item and on its parents, closest first,
+    as ``item.iter_markers()`` yields them.
 
-    One pass over the item's markers, closest first, as ``get_closest_marker`` would see them.
+    Items come grouped by parent, so the marks of a parent's chain are read once while the
+    parent stays the same: a suite without our marks costs a look at each item's (usually
+    empty) own marks, not a walk up its chain. Use one per pass over a list of items, so that
+    a mark added to a parent between passes is seen.
     """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+        self._parent: Any = None
+        self._inherited: list[Any] = []
+
+    def __call__(self, item: Any) -> list[Any]:
+        parent = item.parent
+        if parent is not self._parent or parent is None:
+            self._parent = parent
+            inherited = []
+            node = parent
+            while node is not None:
+                inherited.extend(mark for mark in node.own_markers if mark.name in self.names)
+                node = node.parent
+            self._inherited = inherited
+        own = item.own_markers
+        if own:
+            mine = [mark for mark in own if mark.name in self.names]
+            if mine:
+                return mine + self._inherited
+        return self._inherited
+
+
+def wanted_marks(stages: list[str] | None) -> MarksByParent:
+    """The reader of the marks ``item_meta`` looks at: severity, opportunities and the stages."""
+    return MarksByParent(_WANTED.union(stages) if stages else _WANTED)
+
+
+def item_meta(item: Any, stages: list[str] | None, marks: list[Any]) -> dict[str, Any] | None:
+    """Marker facts of one item from its ``marks`` (``wanted_marks(stages)(item)``), or None
+    when it carries none of ours (the common case).
+
+    The closest mark of each name counts, as ``get_closest_marker`` would see it.
+    """
+    if not marks:
+        return None
     closest: dict[str, Any] = {}
-    wanted = _WANTED.union(stages) if stages else _WANTED
-    for mark in item.iter_markers():
-        if mark.name in wanted and mark.name not in closest:
+    for mark in marks:
+        if mark.name not in closest:
             closest[mark.name] = mark
     if not closest:
         return None

@@ -16,7 +16,7 @@ import pytest
 
 from .config import EnterpriseConfig
 from .errors import EnterpriseError
-from .markers import item_meta
+from .markers import MarksByParent, item_meta, wanted_marks
 from .model import OpportunityDefinition, RunInfo, RunRecord
 from .plugin import SESSION_PLUGIN_NAME
 from .recorder import META_ATTRIBUTE, Recorder
@@ -144,10 +144,14 @@ class _Collector:
         report = yield
         if report.passed and report.result:
             problems = []
+            control_marks = MarksByParent(("control",))
             for node in report.result:
                 if isinstance(node, pytest.Item):
+                    marks = control_marks(node)
+                    if not marks:
+                        continue
                     try:
-                        entries = self.compliance.marks.entries(node)
+                        entries = self.compliance.marks.entries(node, marks)
                     except EnterpriseError as error:
                         problems.append(f"pytest-enterprise: {error}")
                         continue
@@ -184,9 +188,10 @@ class _Collector:
         stages = self.settings.telemetry.stages
         meta = self.recorder.meta
         controls = self.compliance.entries
+        marks = wanted_marks(stages)
         try:
             for item in session.items:
-                facts = item_meta(item, stages)
+                facts = item_meta(item, stages, marks(item))
                 entries = controls.get(item.nodeid)
                 if entries is not None:
                     if facts is None:

@@ -116,3 +116,11 @@ def _tests(draw) -> TestResult:
 def test_streamed_report_equals_the_generic_encoding(tests: list[TestResult]) -> None:
     record = RunRecord(run=RUN, tests=tests)
     assert _streamed(record) == _generic(record)
+
+
+@pytest.mark.parametrize("count", [0, 1, 255, 256, 257, 513])
+def test_tests_streamed_in_batches_join_to_the_generic_text(count: int) -> None:
+    record = RunRecord(run=RUN, tests=[_test(f"t.py::test_{i}") for i in range(count)])
+    pieces = list(report_chunks(report_header(record, {}, [], None), record.tests))
+    assert "".join(pieces) == _generic(record)
+    assert len(pieces) == 2 + -(-count // 256)  # header, one piece per 256 tests, closing

@@ -7,7 +7,7 @@ Marks on the module (``pytestmark``), class and function all apply.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import InputError
@@ -29,16 +29,18 @@ class ControlMarks:
         self._resolver: Any = None
         self._cache: dict[tuple[tuple[Any, ...], Any], list[ControlEntry]] = {}
 
-    def entries(self, item: Any) -> list[ControlEntry] | None:
+    def entries(self, item: Any, marks: Iterable[Any] | None = None) -> list[ControlEntry] | None:
         """The controls ``item`` evidences, or None when it carries no ``control`` mark.
 
+        ``marks`` are its ``control`` marks, closest first, when the caller has them already
+        (``markers.MarksByParent``); else they are read from the item.
         Raises ``InputError`` naming the test and the mark for an unknown, withdrawn or
         malformed control reference.
         """
         entries: list[ControlEntry] = []
         seen: set[tuple[str, str, str]] = set()
         found = False
-        for mark in item.iter_markers("control"):
+        for mark in item.iter_markers("control") if marks is None else marks:
             found = True
             for entry in self._mark_entries(item.nodeid, mark):
                 key = (entry[0], entry[1], entry[2])
