@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TRIVIAL = "def test_one():\n    pass\n\ndef test_two():\n    pass\n"
 
@@ -271,3 +273,20 @@ def test_four_concurrent_runs_lose_nothing(pytester: pytest.Pytester):
         attempts = connection.execute("select count(*) from attempts").fetchone()[0]
     connection.close()
     assert (runs, tests, attempts) == (4, (4, 200), 0)
+
+
+@given(st.floats(min_value=0, max_value=1e9, allow_nan=False))
+@settings(max_examples=300, deadline=None)
+def test_durations_are_kept_to_the_microsecond(duration: float) -> None:
+    from pytest_enterprise.recorder import _microseconds
+
+    kept = _microseconds(duration)
+    assert abs(kept - round(duration, 6)) <= 1e-6 * (1 + duration * 1e-9)
+    assert kept == round(kept, 6)  # a short float: at most six decimals in the report
+
+
+@pytest.mark.parametrize("duration", [float("inf"), float("nan")])
+def test_a_non_finite_duration_is_kept_as_it_is(duration: float) -> None:
+    from pytest_enterprise.recorder import _microseconds
+
+    assert repr(_microseconds(duration)) == repr(duration)

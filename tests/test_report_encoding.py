@@ -90,7 +90,8 @@ def test_templates_are_bounded(monkeypatch) -> None:
 
 
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
-_DURATION = st.one_of(st.just(0.0), st.floats(0, 1e6, allow_nan=False, allow_infinity=False).map(lambda d: round(d, 6)))
+_DURATION = st.one_of(st.sampled_from([0.0, -0.0, 1e-06, 0.0001]),
+                      st.floats(0, 1e6, allow_nan=False, allow_infinity=False).map(lambda d: round(d, 6)))  # fmt: skip
 _SHAPE = st.sampled_from([OK, OK[:2], (("setup", "skipped"),), (("setup", "passed"), ("call", "failed"), ("teardown", "passed")),
                           (("crash", "failed"),)])  # fmt: skip
 
@@ -124,3 +125,15 @@ def test_tests_streamed_in_batches_join_to_the_generic_text(count: int) -> None:
     pieces = list(report_chunks(report_header(record, {}, [], None), record.tests))
     assert "".join(pieces) == _generic(record)
     assert len(pieces) == 2 + -(-count // 256)  # header, one piece per 256 tests, closing
+
+
+def test_cached_duration_reprs_are_the_reprs(monkeypatch) -> None:
+    """The repr cache keeps positive floats only (0.0 and -0.0 are equal keys) and stays bounded."""
+    monkeypatch.setattr(test_encoder, "_REPRS", {})
+    monkeypatch.setattr(test_encoder, "_REPRS_LIMIT", 3)
+    values = [0.0, -0.0, 1e-06, 0.0001, 0.0001, 1e-06, 123456.5, 5e-324, -0.0, 0.0, 2.5, 3.5, 2.5]
+    tests = [_test(f"t.py::test_{i}", (value, value, 0.1)) for i, value in enumerate(values)]
+    record = RunRecord(run=RUN, tests=tests)
+    assert _streamed(record) == _generic(record)
+    assert '"duration":-0.0' in _streamed(record)
+    assert len(test_encoder._REPRS) <= 3 and all(key > 0 for key in test_encoder._REPRS)

@@ -45,8 +45,8 @@ class TestEncoder:
     def __init__(self, section: Callable[[TestResult], Any], encode: Callable[[Any], str]) -> None:
         self._section = section
         self._encode = encode
-        # key -> (%-template, order of the values) or _REFUSED
-        self._templates: dict[tuple[Any, ...], tuple[str, tuple[int, ...]] | None] = {}
+        # key -> template (see _Template) or _REFUSED
+        self._templates: dict[tuple[Any, ...], _Template | None] = {}
 
     def __call__(self, test: TestResult) -> str:
         attempts = test.attempts
@@ -68,30 +68,55 @@ class TestEncoder:
                 template = self._templates[key] = _REFUSED
         if template is None:
             return self._encode(self._section(test))
-        text, order = template
-        values = (self._encode(test.nodeid), total.__repr__(), *[d.__repr__() for d in durations])
-        if order:
-            values = tuple(values[index] for index in order)
-        return text % values
+        return _fill(template, self._encode(test.nodeid), total, durations)
 
-    def _learn(self, key: tuple[Any, ...], test: TestResult, attempt: Attempt, phases: int) -> tuple[str, tuple[int, ...]] | None:
+    def _learn(self, key: tuple[Any, ...], test: TestResult, attempt: Attempt, phases: int) -> _Template | None:
         if len(self._templates) >= TEMPLATE_LIMIT:
             return None
         template = self._templates[key] = _template(self._section, self._encode, test, attempt, phases)
         return template
 
-    def _agrees(self, template: tuple[str, tuple[int, ...]], test: TestResult, durations: list[float], total: float) -> bool:
-        text, order = template
-        values = (self._encode(test.nodeid), repr(total), *map(repr, durations))
-        if order:
-            values = tuple(values[index] for index in order)
-        return text % values == self._encode(self._section(test))
+    def _agrees(self, template: _Template, test: TestResult, durations: list[float], total: float) -> bool:
+        return _fill(template, self._encode(test.nodeid), total, durations) == self._encode(self._section(test))
+
+
+# A template: the literal pieces of the section's text with a None at each hole (the odd
+# indices), and the order in which the holes take the values (nodeid, total, the phases), or
+# () when in that order. Filling it is a list copy, one slice assignment and one join.
+_Template = tuple[list[Any], tuple[int, ...]]
+
+# Reprs of the durations seen so far: durations rounded to microseconds repeat a lot, and a
+# lookup costs a fifth of a float repr. Positive finite floats only: 0.0 and -0.0 are equal
+# keys with different reprs.
+_REPRS: dict[float, str] = {}
+_REPRS_LIMIT = 65_536
+
+
+def _repr(value: float) -> str:
+    text = _REPRS.get(value)
+    if text is None:
+        text = value.__repr__()
+        if value > 0.0:
+            if len(_REPRS) >= _REPRS_LIMIT:
+                _REPRS.clear()
+            _REPRS[value] = text
+    return text
+
+
+def _fill(template: _Template, nodeid_json: str, total: float, durations: list[float]) -> str:
+    parts, order = template
+    values = [nodeid_json, _repr(total), *map(_repr, durations)]
+    if order:
+        values = [values[index] for index in order]
+    text = parts.copy()
+    text[1::2] = values
+    return "".join(text)
 
 
 def _template(
     section: Callable[[TestResult], Any], encode: Callable[[Any], str], test: TestResult, attempt: Attempt, phases: int
-) -> tuple[str, tuple[int, ...]] | None:
-    """The %-template of tests like ``test``, or None when its holes can't be found exactly."""
+) -> _Template | None:
+    """The template of tests like ``test``, or None when its holes can't be found exactly."""
     markers = _duration_markers(phases)
     probe_attempt = copy.copy(attempt)
     probe_attempt._durations = _pack(markers)
@@ -110,10 +135,11 @@ def _template(
             return None
         found.append((at, index))
     found.sort()
-    pieces, start = [], 0
+    parts: list[Any] = []
+    start = 0
     for at, index in found:
-        pieces.append(text[start:at].replace("%", "%%"))
+        parts += (text[start:at], None)
         start = at + len(holes[index])
-    pieces.append(text[start:].replace("%", "%%"))
+    parts.append(text[start:])
     order = tuple(index for _, index in found)
-    return "%s".join(pieces), (() if order == tuple(range(len(holes))) else order)
+    return parts, (() if order == tuple(range(len(holes))) else order)
