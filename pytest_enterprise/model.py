@@ -63,8 +63,10 @@ class Subtest:
 _SHAPES: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
 
 
-# (shape, when, outcome) -> the shared shape with that phase added.
-_NEXT_SHAPE: dict[tuple[tuple[tuple[str, str], ...], str, str], tuple[tuple[str, str], ...]] = {}
+# (id of a shared shape, when, outcome) -> the shared shape with that phase added. Keyed by
+# identity because a tuple of tuples is hashed afresh on every lookup; shared shapes live as
+# long as _SHAPES, so their ids stay theirs.
+_NEXT_SHAPE: dict[tuple[int, str, str], tuple[tuple[str, str], ...]] = {}
 
 
 def _shared_shape(shape: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -133,10 +135,11 @@ class Attempt:
 
     def add_phase(self, when: str, outcome: str, duration: float) -> None:
         # Runs per report: one lookup of the next shared shape, no new tuples once it is known.
-        step = (self._shape, when, outcome)
+        step = (id(self._shape), when, outcome)
         shape = _NEXT_SHAPE.get(step)
         if shape is None:
-            shape = _NEXT_SHAPE[step] = _shared_shape((*self._shape, (when, outcome)))
+            current = self._shape = _shared_shape(self._shape)  # in case it was not shared yet
+            shape = _NEXT_SHAPE[(id(current), when, outcome)] = _shared_shape((*current, (when, outcome)))
         self._shape = shape
         self._durations += _DOUBLE.pack(duration)
 

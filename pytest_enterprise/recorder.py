@@ -39,29 +39,31 @@ class Recorder:
         nodeid = report.nodeid
         when = report.when
         test = self.tests.get(nodeid)
-        if test is None:
-            test = self.tests[nodeid] = self._new_test(report)
-        elif when == "setup":
-            test.attempts.append(Attempt(number=len(test.attempts) + 1, outcome="passed"))
-        if when == "setup":
-            meta = getattr(report, META_ATTRIBUTE, None)
-            if meta:
-                _apply_meta(test, meta)
-            if test.markers is not None and "controls" in test.markers:
-                test.started_at = _timestamp(getattr(report, "start", None))
+        if test is None or when == "setup":
+            test = self._start(report, test)
         attempt = test.attempts[-1]
         if type(report).__name__ == "SubtestReport" and hasattr(report, "context"):
             if not attempt.subtests:
                 attempt.subtests = []
             attempt.subtests.append(_subtest(report))
             return
-        outcome = "failed" if report.outcome == "rerun" else report.outcome
-        attempt.add_phase("crash" if when == "???" else when, outcome, _microseconds(report.duration))
-        if outcome == "passed":  # a passed setup or teardown changes nothing
-            if when == "call" and hasattr(report, "wasxfail"):
-                attempt.outcome = "xpassed"
-        else:
+        outcome = report.outcome
+        if outcome == "rerun":
+            outcome = "failed"
+        # To the microsecond: plenty, and short floats keep the JSON report small. As
+        # round(d, 6) but without its decimal conversion, a third of the cost; the two differ
+        # (by one microsecond) only within a rounding error of a half microsecond.
+        duration = report.duration
+        try:
+            duration = round(duration * 1e6) / 1e6
+        except (OverflowError, ValueError):  # inf, nan: kept as they are, as round(d, 6) does
+            pass
+        attempt.add_phase("crash" if when == "???" else when, outcome, duration)
+        if outcome != "passed":
             _update_attempt(attempt, when, outcome, report)
+        elif when == "call" and hasattr(report, "wasxfail"):
+            attempt.outcome = "xpassed"
+        # (a passed setup or teardown changes nothing)
 
     def record_collection_error(self, report: Any) -> bool:
         """Count a failed collect report as a unit with one defect (category ``collection``).
@@ -86,28 +88,30 @@ class Recorder:
         self.tests[nodeid] = TestResult(nodeid=nodeid, attempts=[attempt], worker=_worker_id(report))
         return True
 
-    def _new_test(self, report: Any) -> TestResult:
-        # Built holding its first attempt: a list made by appending is over-allocated.
-        first = Attempt(number=1, outcome="passed")
-        test = TestResult(nodeid=report.nodeid, attempts=[first], worker=_worker_id(report))
-        meta = self.meta.get(report.nodeid)
-        if meta:
-            _apply_meta(test, meta)
+    def _start(self, report: Any, test: TestResult | None) -> TestResult:
+        """The test of a setup report (a new attempt when it is a rerun), or of a first report
+        that is not a setup (a crashed xdist worker)."""
+        if test is None:
+            # Built holding its first attempt: a list made by appending is over-allocated.
+            first = Attempt(number=1, outcome="passed")
+            # Only a report from an xdist worker has a node.
+            worker = None if getattr(report, "node", None) is None else _worker_id(report)
+            test = self.tests[report.nodeid] = TestResult(nodeid=report.nodeid, attempts=[first], worker=worker)
+            meta = self.meta.get(report.nodeid)
+            if meta:
+                _apply_meta(test, meta)
+        else:
+            test.attempts.append(Attempt(number=len(test.attempts) + 1, outcome="passed"))
+        if report.when == "setup":
+            meta = getattr(report, META_ATTRIBUTE, None)
+            if meta:
+                _apply_meta(test, meta)
+            if test.markers is not None and "controls" in test.markers:
+                test.started_at = _timestamp(getattr(report, "start", None))
         return test
 
     def results(self) -> list[TestResult]:
         return list(self.tests.values())
-
-
-def _microseconds(duration: float) -> float:
-    """``duration`` rounded to the microsecond: plenty, and short floats keep the JSON report
-    small. As ``round(duration, 6)`` but without its decimal conversion, a third of the cost;
-    the two differ (by one microsecond) only for a duration within a rounding error of a
-    half microsecond."""
-    try:
-        return round(duration * 1e6) / 1e6
-    except (OverflowError, ValueError):  # inf, nan: kept as they are, as round(d, 6) does
-        return duration
 
 
 def _update_attempt(attempt: Attempt, when: str, outcome: str, report: Any) -> None:

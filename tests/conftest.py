@@ -6,6 +6,11 @@ from typing import Any
 
 import pytest
 
+# Imported once, before any in-process pytester run: pytester restores sys.modules after an
+# inline run, and numpy (under scipy) cannot be loaded a second time in one process, so a
+# first import inside an inline run would break every later test that needs scipy.
+import scipy.special  # noqa: F401
+
 REPORT = "report.json"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
