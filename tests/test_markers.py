@@ -59,3 +59,15 @@ def test_a_new_reader_sees_a_mark_added_to_a_parent(pytester: pytest.Pytester) -
     assert before(items[0]) == []
     items[0].parent.add_marker(pytest.mark.severity("high"))
     assert [mark.args for mark in MarksByParent(["severity"])(items[1])] == [("high",)]
+
+
+def test_flags_marks_equal_iter_markers(pytester: pytest.Pytester) -> None:
+    from pytest_enterprise.flags.pytest_plugin import _flags_marks
+
+    source = SOURCE.replace('pytest.mark.other]', 'pytest.mark.flags("a")]').replace(
+        '@pytest.mark.opportunities(3)', '@pytest.mark.flags("b", combine="all")\n    @pytest.mark.flags("c")'
+    ).replace('pytestmark = pytest.mark.severity("critical")', 'pytestmark = [pytest.mark.flags("d")]')
+    items = pytester.getitems(source)
+    assert max(len(_flags_marks(item)) for item in items) == 3
+    for item in items:
+        assert _flags_marks(item) == list(item.iter_markers("flags")), item.nodeid

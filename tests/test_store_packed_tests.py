@@ -234,3 +234,18 @@ def test_history_equals_one_row_per_attempt(saved, limit):
             store.save_run(run, None)
         for nodeid in NODEIDS:
             assert history(store, nodeid, limit) == expected_history(saved, nodeid, limit)
+
+
+def test_history_pages_through_many_runs(tmp_path):
+    """More runs than one page of packed rows, the test packed in some and failing in others."""
+    runs = []
+    for number in range(40):
+        test = failed_then_passed("t.py::test_x") if number % 3 == 0 else passed_once("t.py::test_x")
+        others = [passed_once(f"t.py::test_{n}") for n in range(number % 5)]
+        runs.append(record(f"r{number:02d}", f"2025-03-{1 + number % 28:02d}T10:00:00.000000Z", [*others, test]))
+    with HistoryStore(tmp_path / "h.db") as store:
+        for run in runs:
+            store.save_run(run, None)
+        for limit in (1, 15, 16, 17, 33, 50, 100):
+            assert history(store, "t.py::test_x", limit) == expected_history(runs, "t.py::test_x", limit)
+        assert history(store, "t.py::test_3", 100) == expected_history(runs, "t.py::test_3", 100) != []

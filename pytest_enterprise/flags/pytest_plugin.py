@@ -109,6 +109,7 @@ class FlagsPlugin:
     def __init__(self, run: FlagsRun | None = None, make_run: Callable[[], FlagsRun] | None = None) -> None:
         self._run = run
         self._make_run = make_run
+        self._parametrized = False  # a test was parametrized with flag values
 
     @property
     def run(self) -> FlagsRun:
@@ -118,9 +119,10 @@ class FlagsPlugin:
         return self._run
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        marks = list(metafunc.definition.iter_markers("flags"))
+        marks = _flags_marks(metafunc.definition)
         if not marks:
             return
+        self._parametrized = True
         try:
             names, mode = _read_marks(metafunc.definition.nodeid, marks)
             rows = self._combinations(metafunc.definition.nodeid, names, mode)
@@ -152,7 +154,9 @@ class FlagsPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        if any(flag_values_of(item) for item in items):
+        # Only a test this plugin parametrized has flag values; the runner is registered only
+        # when one of them is still selected.
+        if self._parametrized and any(flag_values_of(item) for item in items):
             session.config.pluginmanager.register(_VariantRunner(self.run.manager), RUNNER_NAME)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -172,6 +176,19 @@ class FlagsPlugin:
             config.pluginmanager.unregister(plugin)
         if self._run is not None:
             self._run.restore_manager()
+
+
+def _flags_marks(node: Any) -> list[pytest.Mark]:
+    """The ``flags`` marks of a node and its parents, closest first, as
+    ``node.iter_markers("flags")`` gives them: this runs for every test function, and a plain
+    loop up the chain costs a third of that generator chain."""
+    marks = []
+    while node is not None:
+        for mark in node.own_markers:
+            if mark.name == "flags":
+                marks.append(mark)
+        node = node.parent
+    return marks
 
 
 def _read_marks(nodeid: str, marks: list[pytest.Mark]) -> tuple[list[str], str]:

@@ -24,8 +24,8 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -231,6 +231,9 @@ _RETRY_PAUSE_S = 0.05
 _WHAT_TO_DO = "move it aside or set telemetry.history_path to another file"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Packed test rows read at a time by attempt_history (each holds a whole run's node ids).
+_PACKED_PAGE = 16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -730,40 +733,52 @@ class HistoryStore:
         """
         nodeid = utf8_safe(nodeid)
         action = f"reading the history of {nodeid}"
-        # Each attempt with its run's place: newest first by started_at, then insertion order.
-        rows = self._query(
-            "SELECT r.started_at, r.rowid, a.run_id, r.process, r.started_at, a.nodeid, a.attempt,"
-            " a.outcome, a.category, a.exception_type, a.duration, a.severity, a.worker"
-            " FROM attempts AS a JOIN runs AS r ON r.id = a.run_id"
-            " WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.rowid DESC, a.attempt LIMIT ?",
-            (nodeid, limit),
-            action,
-        )
-        detailed = [((started, rowid), AttemptRow(*row)) for started, rowid, *row in rows]
-        # Packed rows cannot be searched in SQL: read them newest first, and stop once
-        # ``limit`` attempts are known that are all newer than the next run.
-        packed_rows = self._query(
-            "SELECT r.started_at, r.rowid, t.run_id, r.process, t.tests, t.nodeids_zlib,"
-            " t.durations, t.workers_zlib FROM run_tests AS t JOIN runs AS r ON r.id = t.run_id"
-            " ORDER BY r.started_at DESC, r.rowid DESC",
-            (),
-            action,
-        )
-        packed: list[tuple[tuple[str, int], AttemptRow]] = []
-        for started, rowid, run_id, process, count, nodeids_zlib, durations, workers_zlib in packed_rows:
-            newer = sum(1 for place, _ in detailed if place > (started, rowid))
-            if len(packed) + newer >= limit:
-                break
-            try:
-                attempt = find_packed(PackedTests(count, nodeids_zlib, durations, workers_zlib), nodeid)
-            except (ValueError, zlib.error, UnicodeDecodeError) as exc:
-                raise self._unreadable(run_id, exc) from exc
-            if attempt is not None:
-                packed.append(((started, rowid), AttemptRow(run_id, process, started, **vars(attempt))))
+        with self._snapshot(action):  # both tables as of one moment, whoever writes meanwhile
+            # Each attempt with its run's place: newest first by started_at, then insertion order.
+            rows = self._query(
+                "SELECT r.started_at, r.rowid, a.run_id, r.process, r.started_at, a.nodeid, a.attempt,"
+                " a.outcome, a.category, a.exception_type, a.duration, a.severity, a.worker"
+                " FROM attempts AS a JOIN runs AS r ON r.id = a.run_id"
+                " WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.rowid DESC, a.attempt LIMIT ?",
+                (nodeid, limit),
+                action,
+            )
+            detailed = [((started, rowid), AttemptRow(*row)) for started, rowid, *row in rows]
+            packed = self._packed_history(nodeid, limit, detailed, action)
         # A run keeps a test in one place only, so merging by run keeps each run's attempts in
         # order; sorted() is stable.
         merged = sorted([*detailed, *packed], key=lambda item: item[0], reverse=True)
         return [row for _, row in merged[:limit]]
+
+    def _packed_history(
+        self, nodeid: str, limit: int, detailed: list[tuple[tuple[str, int], AttemptRow]], action: str
+    ) -> list[tuple[tuple[str, int], AttemptRow]]:
+        """The packed attempts of ``nodeid``, newest run first. Packed rows cannot be searched
+        in SQL, so they are read a page at a time, newest first, until ``limit`` attempts are
+        known that are all newer than the next run."""
+        found: list[tuple[tuple[str, int], AttemptRow]] = []
+        offset = 0
+        while True:
+            page = self._query(
+                "SELECT r.started_at, r.rowid, t.run_id, r.process, t.tests, t.nodeids_zlib,"
+                " t.durations, t.workers_zlib FROM run_tests AS t JOIN runs AS r ON r.id = t.run_id"
+                " ORDER BY r.started_at DESC, r.rowid DESC LIMIT ? OFFSET ?",
+                (_PACKED_PAGE, offset),
+                action,
+            )
+            for started, rowid, run_id, process, count, nodeids_zlib, durations, workers_zlib in page:
+                newer = sum(1 for place, _ in detailed if place > (started, rowid))
+                if len(found) + newer >= limit:
+                    return found
+                try:
+                    attempt = find_packed(PackedTests(count, nodeids_zlib, durations, workers_zlib), nodeid)
+                except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+                    raise self._unreadable(run_id, exc) from exc
+                if attempt is not None:
+                    found.append(((started, rowid), AttemptRow(run_id, process, started, **vars(attempt))))
+            if len(page) < _PACKED_PAGE:
+                return found
+            offset += _PACKED_PAGE
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -1046,6 +1061,23 @@ class HistoryStore:
             return conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._translate(exc, action) from exc
+
+    @contextmanager
+    def _snapshot(self, action: str) -> Iterator[None]:
+        """Reads inside the block see one state of the store (a read transaction)."""
+        conn = self._reader()
+        if conn is None or conn.in_transaction:
+            yield
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise self._translate(exc, action) from exc
+        try:
+            yield
+        finally:
+            with suppress(sqlite3.Error):
+                conn.execute("COMMIT")
 
     def _report_blob(self, run_id: str) -> bytes:
         rows = self._query(
