@@ -1,0 +1,307 @@
+"""Statistical process control over runs: control charts and run rules (DESIGN §3).
+
+Pure functions over plain numbers (no pytest, no SQL); the store and the CLI feed them.
+
+* ``p_chart``: the defect fraction per run with per-run limits p̄ ± 3·√(p̄(1−p̄)/nᵢ), as the
+  number of units nᵢ varies from run to run.
+* ``laney_p_chart``: Laney's p′ chart. Suites of thousands of tests are overdispersed (runs
+  differ by more than binomial sampling explains), which puts most points of a p chart
+  outside its limits. p′ widens each run's limits by σ_z, the spread of the runs' z-scores
+  estimated from their moving ranges.
+* ``attribute_chart``: the p chart, or p′ when a Pearson χ² dispersion test says the runs are
+  overdispersed; it says which, with σ_z and the test's p-value.
+* ``xmr_chart``: individuals and moving-range charts (DPMO, suite duration).
+* ``find_signals``: Nelson rules 1–4 and the Western Electric 2-of-3 and 4-of-5 rules, on the
+  points' z-scores against their own limits, so charts whose limits vary per point are judged
+  alike.
+
+Constants are the published ones for subgroups of two: d₂ = 1.128, D₄ = 3.267 (e.g.
+Montgomery, *Introduction to Statistical Quality Control*, Appendix Table VI).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+#: Bias correction of the mean moving range of two consecutive points: σ ≈ MR̄ / d₂.
+D2 = 1.128
+#: Upper limit factor of a moving-range chart (subgroups of two): UCL = D₄·MR̄.
+D4 = 3.267
+
+P_CHART = "p"
+LANEY_P_CHART = "laney-p'"
+INDIVIDUALS = "individuals"
+MOVING_RANGE = "moving-range"
+
+#: Run rules, in the order they are checked. Each id names the rule in every signal.
+RULES = ("nelson-1", "nelson-2", "nelson-3", "nelson-4", "we-2of3", "we-4of5")
+RULE_DESCRIPTIONS = {
+    "nelson-1": "one point beyond 3σ",
+    "nelson-2": "nine points in a row on one side of the center line",
+    "nelson-3": "six points in a row steadily rising or falling",
+    "nelson-4": "fourteen points in a row alternating up and down",
+    "we-2of3": "two of three points in a row beyond 2σ on the same side",
+    "we-4of5": "four of five points in a row beyond 1σ on the same side",
+}
+#: The chance that each rule fires at a given point of an in-control process (independent
+#: normal z-scores): its false-alarm rate. Derived in docs/spc.md; tests/test_spc.py checks
+#: each by simulation.
+RULE_FALSE_ALARM = {
+    "nelson-1": 0.0027,  # 2·(1 − Φ(3))
+    "nelson-2": 0.0039,  # 2·0.5⁹
+    "nelson-3": 0.0028,  # 2/6!
+    "nelson-4": 0.0046,  # 2·E₁₄/14! (E: Euler zigzag numbers)
+    "we-2of3": 0.0020,  # 2·q·(1 − (1 − q)²), q = 1 − Φ(2)
+    "we-4of5": 0.0045,  # 2·q·(4q³(1 − q) + q⁴), q = 1 − Φ(1)
+}
+#: Significance of the χ² dispersion test that chooses Laney's p′ over the p chart.
+OVERDISPERSION_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One plotted point: its value, its center line and limits (None: no limit there)."""
+
+    label: str  # e.g. the run id
+    value: float
+    center: float
+    lcl: float | None
+    ucl: float | None
+    sigma: float  # the point's own σ (for p charts it depends on the run's units)
+
+    @property
+    def z(self) -> float | None:
+        """Distance from the center line in the point's σ; None when σ is 0."""
+        if self.sigma <= 0:
+            return None
+        return (self.value - self.center) / self.sigma
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A run rule that fired: the rule, and the indexes of the points that make it up."""
+
+    rule: str
+    points: tuple[int, ...]
+
+    @property
+    def at(self) -> int:
+        """The point at which the rule fired (the last of its points)."""
+        return self.points[-1]
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str
+    center: float
+    points: list[ChartPoint]
+    signals: list[Signal] = field(default_factory=list)
+    sigma_z: float | None = None  # p and p′ charts: the spread of the runs' z-scores
+    dispersion_p_value: float | None = None  # p and p′ charts: Pearson χ² test of overdispersion
+
+
+# --------------------------------------------------------------------------- attribute charts
+
+
+def p_chart(defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None) -> Chart:
+    """p chart of ``defects[i] / units[i]`` with limits p̄ ± 3·√(p̄(1−p̄)/nᵢ), clipped to [0, 1]."""
+    p_bar, sigmas = _binomial(defects, units)
+    points = [
+        _point(label, d / n, p_bar, 3 * s, low=0.0, high=1.0, sigma=s)
+        for label, d, n, s in zip(_labels(labels, len(units)), defects, units, sigmas)
+    ]
+    sigma_z, p_value = _dispersion(points)
+    return Chart(P_CHART, p_bar, points, find_signals(points), sigma_z, p_value)
+
+
+def laney_p_chart(defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None) -> Chart:
+    """Laney's p′ chart: limits p̄ ± 3·σ_z·√(p̄(1−p̄)/nᵢ), σ_z = mean moving range of the runs'
+    z-scores / d₂ (Laney 2002, *Improved control charts for attributes*)."""
+    base = p_chart(defects, units, labels)
+    sigma_z = base.sigma_z
+    if sigma_z is None:  # every run alike, or p̄ at 0 or 1: nothing to widen
+        return Chart(LANEY_P_CHART, base.center, base.points, base.signals, None, base.dispersion_p_value)
+    points = [
+        _point(p.label, p.value, p.center, 3 * p.sigma * sigma_z, low=0.0, high=1.0, sigma=p.sigma * sigma_z)
+        for p in base.points
+    ]
+    return Chart(LANEY_P_CHART, base.center, points, find_signals(points), sigma_z, base.dispersion_p_value)
+
+
+def attribute_chart(
+    defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None,
+    alpha: float = OVERDISPERSION_ALPHA,
+) -> Chart:  # fmt: skip
+    """The p chart, or Laney's p′ when the runs are overdispersed: Pearson's statistic Σzᵢ²
+    is above what χ² with k−1 degrees of freedom gives with probability ``alpha``."""
+    base = p_chart(defects, units, labels)
+    if base.dispersion_p_value is not None and base.dispersion_p_value < alpha:
+        return laney_p_chart(defects, units, labels)
+    return base
+
+
+def _binomial(defects: Sequence[int], units: Sequence[int]) -> tuple[float, list[float]]:
+    if len(defects) != len(units):
+        raise ValueError(f"{len(defects)} defect counts for {len(units)} unit counts")
+    if len(units) < 2:
+        raise ValueError(f"a control chart needs at least 2 runs, got {len(units)}")
+    for d, n in zip(defects, units):
+        if n <= 0 or d < 0 or d > n:
+            raise ValueError(f"a run needs 0 <= defects <= units and units > 0, got {d} of {n}")
+    p_bar = sum(defects) / sum(units)
+    return p_bar, [math.sqrt(p_bar * (1 - p_bar) / n) for n in units]
+
+
+def _dispersion(points: Sequence[ChartPoint]) -> tuple[float | None, float | None]:
+    """σ_z (mean moving range of the z-scores / d₂) and the p-value of Pearson's χ² test of
+    overdispersion; (None, None) when the z-scores are undefined (p̄ = 0 or 1)."""
+    zs = [p.z for p in points]
+    if any(z is None for z in zs):
+        return None, None
+    ranges = [abs(b - a) for a, b in zip(zs, zs[1:])]  # type: ignore[operator]
+    sigma_z = sum(ranges) / len(ranges) / D2
+    from scipy.stats import chi2  # lazy: SciPy loads only when a chart is drawn
+
+    statistic = sum(z * z for z in zs)  # type: ignore[operator]
+    return sigma_z, float(chi2.sf(statistic, len(zs) - 1))
+
+
+# --------------------------------------------------------------------------- XmR charts
+
+
+def xmr_chart(values: Sequence[float], labels: Sequence[str] | None = None) -> tuple[Chart, Chart]:
+    """Individuals chart (x̄ ± 3·MR̄/d₂) and moving-range chart (0 to D₄·MR̄) of ``values``.
+
+    The moving-range chart has one point fewer: its first point is the range between the
+    first two values, labelled as the second.
+    """
+    if len(values) < 2:
+        raise ValueError(f"an XmR chart needs at least 2 values, got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("an XmR chart needs finite values")
+    names = _labels(labels, len(values))
+    mean = sum(values) / len(values)
+    ranges = [abs(b - a) for a, b in zip(values, values[1:])]
+    mr_bar = sum(ranges) / len(ranges)
+    sigma = mr_bar / D2
+    individuals = [_point(name, v, mean, 3 * sigma, sigma=sigma) for name, v in zip(names, values)]
+    mr_sigma = (D4 - 1) * mr_bar / 3  # so that center + 3σ is D₄·MR̄
+    moving = [
+        ChartPoint(name, r, mr_bar, 0.0, D4 * mr_bar, mr_sigma) for name, r in zip(names[1:], ranges)
+    ]
+    return (
+        Chart(INDIVIDUALS, mean, individuals, find_signals(individuals)),
+        Chart(MOVING_RANGE, mr_bar, moving, find_signals(moving, ("nelson-1",))),
+    )
+
+
+def _point(label: str, value: float, center: float, spread: float, *, sigma: float,
+           low: float | None = None, high: float | None = None) -> ChartPoint:  # fmt: skip
+    lcl = center - spread
+    ucl = center + spread
+    if low is not None and lcl < low:
+        lcl = low
+    if high is not None and ucl > high:
+        ucl = high
+    return ChartPoint(label, value, center, lcl, ucl, sigma)
+
+
+def _labels(labels: Sequence[str] | None, count: int) -> list[str]:
+    if labels is None:
+        return [str(index + 1) for index in range(count)]
+    if len(labels) != count:
+        raise ValueError(f"{len(labels)} labels for {count} points")
+    return list(labels)
+
+
+# --------------------------------------------------------------------------- run rules
+
+
+def find_signals(points: Sequence[ChartPoint], rules: Iterable[str] = RULES) -> list[Signal]:
+    """Every firing of ``rules`` over the points, in point order, then rule order.
+
+    Rules read each point's z-score against its own center and σ, so a chart whose limits
+    vary per point (a p chart) is judged like one with fixed limits. Rule 1 uses the drawn
+    limits (a limit clipped at 0 or 1 still counts where it is drawn). A point without a σ
+    (σ = 0) breaks every pattern it would be part of. A pattern that goes on fires once,
+    where it completes, and again each point it continues (as most SPC software does).
+    """
+    chosen = [rule for rule in RULES if rule in set(rules)]
+    unknown = set(rules) - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown run rule {min(unknown)!r}; known: {', '.join(RULES)}")
+    zs = [p.z for p in points]
+    signals: list[Signal] = []
+    for index in range(len(points)):
+        for rule in chosen:
+            found = _CHECKS[rule](points, zs, index)
+            if found is not None:
+                signals.append(Signal(rule, found))
+    return signals
+
+
+def _beyond_limits(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
+    point = points[i]
+    if (point.ucl is not None and point.value > point.ucl) or (point.lcl is not None and point.value < point.lcl):
+        return (i,)
+    return None
+
+
+def _window(zs: Sequence[float | None], i: int, length: int) -> list[float] | None:
+    if i + 1 < length:
+        return None
+    window = zs[i + 1 - length : i + 1]
+    if any(z is None for z in window):
+        return None
+    return window  # type: ignore[return-value]
+
+
+def _one_side(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
+    window = _window(zs, i, 9)
+    if window and (all(z > 0 for z in window) or all(z < 0 for z in window)):
+        return tuple(range(i - 8, i + 1))
+    return None
+
+
+def _trend(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
+    window = _window(zs, i, 6)
+    if not window:
+        return None
+    steps = [b - a for a, b in zip(window, window[1:])]
+    if all(s > 0 for s in steps) or all(s < 0 for s in steps):
+        return tuple(range(i - 5, i + 1))
+    return None
+
+
+def _alternating(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
+    window = _window(zs, i, 14)
+    if not window:
+        return None
+    steps = [b - a for a, b in zip(window, window[1:])]
+    if all(s != 0 for s in steps) and all((a > 0) != (b > 0) for a, b in zip(steps, steps[1:])):
+        return tuple(range(i - 13, i + 1))
+    return None
+
+
+def _k_of_n(k: int, n: int, beyond: float):  # type: ignore[no-untyped-def]
+    def check(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
+        window = _window(zs, i, n)
+        if not window or abs(window[-1]) <= beyond:  # the last point must be one of them
+            return None
+        side = 1 if window[-1] > 0 else -1
+        hits = [i + 1 - n + j for j, z in enumerate(window) if z * side > beyond]
+        return tuple(hits) if len(hits) >= k else None
+
+    return check
+
+
+_CHECKS = {
+    "nelson-1": _beyond_limits,
+    "nelson-2": _one_side,
+    "nelson-3": _trend,
+    "nelson-4": _alternating,
+    "we-2of3": _k_of_n(2, 3, 2.0),
+    "we-4of5": _k_of_n(4, 5, 1.0),
+}
