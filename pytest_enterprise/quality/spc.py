@@ -265,22 +265,22 @@ def _one_side(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) 
     return None
 
 
+def _steps(zs: Sequence[float | None], i: int, length: int) -> list[float] | None:
+    """The differences between consecutive points of the ``length`` points ending at ``i``."""
+    window = _window(zs, i, length)
+    return [b - a for a, b in zip(window, window[1:])] if window else None
+
+
 def _trend(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-    window = _window(zs, i, 6)
-    if not window:
-        return None
-    steps = [b - a for a, b in zip(window, window[1:])]
-    if all(s > 0 for s in steps) or all(s < 0 for s in steps):
+    steps = _steps(zs, i, 6)
+    if steps and (all(s > 0 for s in steps) or all(s < 0 for s in steps)):
         return tuple(range(i - 5, i + 1))
     return None
 
 
 def _alternating(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-    window = _window(zs, i, 14)
-    if not window:
-        return None
-    steps = [b - a for a, b in zip(window, window[1:])]
-    if all(s != 0 for s in steps) and all((a > 0) != (b > 0) for a, b in zip(steps, steps[1:])):
+    steps = _steps(zs, i, 14)
+    if steps and all(s != 0 for s in steps) and all((a > 0) != (b > 0) for a, b in zip(steps, steps[1:])):
         return tuple(range(i - 13, i + 1))
     return None
 
