@@ -86,6 +86,12 @@ def _git_answer(process: subprocess.Popen[str] | None) -> str | None:
     return output.strip() if process.returncode == 0 else None
 
 
+def environment_name(env: Mapping[str, str] | None = None) -> str | None:
+    """The tox environment running us (``$TOX_ENV_NAME``, e.g. ``py311``), else None."""
+    name = (os.environ if env is None else env).get("TOX_ENV_NAME", "").strip()
+    return name or None
+
+
 def ci_job_url(env: Mapping[str, str] | None = None) -> str | None:
     """The URL of the CI job running us, for the CI systems that expose one, without the
     credentials a URL can carry (``https://user:token@...``; see docs/redaction.md)."""

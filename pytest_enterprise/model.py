@@ -273,6 +273,8 @@ class RunInfo:
     collection_errors: list[dict[str, Any]] = field(default_factory=list)
     # Why the run stopped early, when it did and we know (e.g. "SIGTERM").
     interrupt_reason: str | None = None
+    # The tox environment the run ran in ($TOX_ENV_NAME), so that history compares like with like.
+    environment: str | None = None
 
 
 def evidence_gaps(run: RunInfo) -> list[str]:

@@ -289,6 +289,7 @@ def _add_environment(record: RunRecord) -> None:
     run.python = environment.python_description()
     run.platform = environment.platform_description()
     run.ci_job_url = environment.ci_job_url()
+    run.environment = environment.environment_name()
 
 
 def _resolve(settings: EnterpriseConfig, config: pytest.Config, configured: str) -> Path:

@@ -298,3 +298,19 @@ def test_durations_are_kept_to_the_microsecond(duration: float) -> None:
 @pytest.mark.parametrize("duration", [float("inf"), float("nan")])
 def test_a_non_finite_duration_is_kept_as_it_is(duration: float) -> None:
     assert repr(_recorded_duration(duration)) == repr(duration)
+
+
+def test_a_run_under_tox_records_its_environment(pytester: pytest.Pytester, run_enterprise, monkeypatch):
+    from pytest_enterprise.report.json_report import record_from_report
+    from pytest_enterprise.store import HistoryStore
+
+    pytester.makepyfile(TRIVIAL)
+    monkeypatch.delenv("TOX_ENV_NAME", raising=False)
+    outside = run_enterprise().report
+    monkeypatch.setenv("TOX_ENV_NAME", "py311")
+    inside = run_enterprise().report
+    assert outside["run"]["environment"] is None and inside["run"]["environment"] == "py311"
+    assert record_from_report(inside).run.environment == "py311"
+    with HistoryStore(pytester.path / ".enterprise" / "history.db") as store:
+        assert [run.environment for run in store.recent_runs()] == ["py311", None]
+        assert store.load_run(inside["run"]["id"]).run.environment == "py311"

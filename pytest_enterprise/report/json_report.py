@@ -101,6 +101,7 @@ def run_section(record: RunRecord) -> dict[str, Any]:
         "platform": run.platform,
         "git": asdict(run.git) if run.git else None,
         "ci_job_url": run.ci_job_url,
+        "environment": run.environment,
         "xdist_workers": run.workers,
         "deselected": run.deselected,
         "opportunity_counting": asdict(record.opportunity_definition),
@@ -174,6 +175,7 @@ def record_from_report(report: dict[str, Any]) -> RunRecord:
         deselected=run.get("deselected", 0),
         collection_errors=[dict(error) for error in run.get("collection_errors", [])],
         interrupt_reason=run.get("interrupt_reason"),
+        environment=run.get("environment"),
     )
     tests = [
         TestResult(

@@ -201,6 +201,11 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
         )
         """,
     ),
+    # v6: the tox environment of each run, so history compares like with like. NULL outside
+    # tox; runs stored before v6 read as NULL too, as whether they ran under tox is unknown.
+    (
+        "ALTER TABLE runs ADD COLUMN environment TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -216,6 +221,7 @@ _REQUIRED_TABLES = {
     3: _V2_TABLES | {"audit_events", "experiment_events"},
     4: _V2_TABLES | {"audit_events", "experiment_events"},
     5: _V2_TABLES | {"audit_events", "experiment_events", "run_tests"},
+    6: _V2_TABLES | {"audit_events", "experiment_events", "run_tests"},
 }
 
 # A write that finds the database locked is tried this many times in all (with a short pause),
@@ -300,6 +306,7 @@ class RunSummary:
     rty: float | None
     quality: dict[str, Any] | None
     created_at: str
+    environment: str | None = None  # the tox environment ($TOX_ENV_NAME); None outside tox or before v6
 
 
 @dataclass(frozen=True)
@@ -376,7 +383,7 @@ _RUN_COLUMNS = (
     "id", "process", "started_at", "finished_at", "duration_s", "exit_status", "interrupted",
     "workers", "git_commit", "git_branch", "git_dirty", "units", "defects", "opportunities",
     "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "report_zlib",
-    "created_at",
+    "created_at", "environment",
 )  # fmt: skip
 _SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "report_zlib")
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_NAMES)
@@ -473,6 +480,7 @@ class HistoryStore:
             _dumps(dict(quality)) if quality is not None else None,
             report_zlib,
             format_timestamp(self.clock()),
+            run.environment,
         )
 
         packed, others = pack_tests(record.tests) if detailed else (None, [])
