@@ -16,6 +16,17 @@ _WANTED = frozenset({"severity", "opportunities"})
 
 
 
+def chain_marks(node: Any, names: frozenset[str]) -> list[Any]:
+    """The marks named ``names`` on ``node`` and its parents, closest first, as
+    ``node.iter_markers()`` yields them, with a plain loop up the chain (a third of the cost
+    of pytest's generator chain)."""
+    marks = []
+    while node is not None:
+        marks.extend(mark for mark in node.own_markers if mark.name in names)
+        node = node.parent
+    return marks
+
+
 class MarksByParent:
     """``marks(item)``: the marks named ``names`` on an item and on its parents, closest first,
     as ``item.iter_markers()`` yields them.
@@ -35,12 +46,7 @@ class MarksByParent:
         parent = item.parent
         if parent is not self._parent or parent is None:
             self._parent = parent
-            inherited = []
-            node = parent
-            while node is not None:
-                inherited.extend(mark for mark in node.own_markers if mark.name in self.names)
-                node = node.parent
-            self._inherited = inherited
+            self._inherited = chain_marks(parent, self.names)
         own = item.own_markers
         if own:
             mine = [mark for mark in own if mark.name in self.names]

@@ -61,8 +61,11 @@ def test_a_new_reader_sees_a_mark_added_to_a_parent(pytester: pytest.Pytester) -
     assert [mark.args for mark in MarksByParent(["severity"])(items[1])] == [("high",)]
 
 
-def test_flags_marks_equal_iter_markers(pytester: pytest.Pytester) -> None:
-    from pytest_enterprise.flags.pytest_plugin import _flags_marks
+def test_chain_marks_equal_iter_markers(pytester: pytest.Pytester) -> None:
+    from pytest_enterprise.markers import chain_marks
+
+    def _flags_marks(item):
+        return chain_marks(item, frozenset({"flags"}))
 
     source = SOURCE.replace('pytest.mark.other]', 'pytest.mark.flags("a")]').replace(
         '@pytest.mark.opportunities(3)', '@pytest.mark.flags("b", combine="all")\n    @pytest.mark.flags("c")'

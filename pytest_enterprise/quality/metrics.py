@@ -610,7 +610,7 @@ def analyze_run(
             passing[stage] += unit_first_pass
     units += passed_at_once
     final_outcomes["passed"] += passed_at_once
-    if record.stages is None:
+    if by_phase:
         stages = _phase_stage_counts(shapes.values(), units, uncollected)
     else:
         stages = _marker_stage_counts(entering, passing, record.stages)
