@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ class SessionOutcome:
     flags: dict[str, Any] | None = None  # the report's flags section, when flags are on
     supply_chain: dict[str, Any] | None = None  # the report's supply_chain section
     run: Any = None  # model.RunInfo: collection errors, interruption, evidence gaps
+    trends: Any = None  # trends.RunTrends: SPC and flaky history, when history is kept
+    flaky_ignored: int = 0  # known-flaky failures the gates left out (telemetry.flaky_gate_exempt)
 
 
 def finish_run(
@@ -66,8 +68,15 @@ def finish_run(
         dpmo_option=config.getoption("enterprise_dpmo_fail_above"),
         rty_option=config.getoption("enterprise_rty_fail_under"),
     )
-    gate_results = evaluate(gates, quality_data)
     problems: list[str] = []
+    trends = _run_trends(config, settings, record, quality, problems) if _history_enabled(config, settings) else None
+    gate_quality, flaky_ignored = _gate_quality(record, quality_data, trends, telemetry)
+    gate_results = evaluate(gates, gate_quality)
+    if flaky_ignored:
+        note = f"{flaky_ignored} failure{'s' if flaky_ignored != 1 else ''} of known-flaky tests left out (telemetry.flaky_gate_exempt)"
+        gate_results = [replace(result, detail=note) for result in gate_results]
+    if trends is not None and telemetry.spc_gate:
+        gate_results.append(_spc_gate(trends))
     compliance_data = None
     if compliance is not None:
         compliance_data, compliance_gates = _assess_compliance(config, settings, record, compliance, problems)
@@ -83,6 +92,8 @@ def finish_run(
         compliance=compliance_data,
         flags=flags_data,
         run=record.run,
+        trends=trends,
+        flaky_ignored=flaky_ignored,
     )
     artifacts = None
     if supply_chain is not None:
@@ -188,7 +199,7 @@ def _write_evidence(
     """Write the JSON report and append the run to the history store, from one streamed pass."""
     telemetry = settings.telemetry
     history: dict[str, Any] = {"enabled": False, "path": None, "saved": False, "error": None}
-    store_it = telemetry.store_history and not config.getoption("enterprise_no_history")
+    store_it = _history_enabled(config, settings)
     if store_it:
         history_path = _resolve(settings, config, telemetry.history_path)
         # Optimistic: the stored report says it was stored; corrected below if that fails.
@@ -200,6 +211,9 @@ def _write_evidence(
         header["flags"] = outcome.flags
     if outcome.supply_chain is not None:
         header["supply_chain"] = outcome.supply_chain
+    if outcome.trends is not None:
+        header["spc"] = outcome.trends.spc_section()
+        header["flaky"] = outcome.trends.flaky_section(telemetry.flaky_gate_exempt, outcome.flaky_ignored)
     config.hook.pytest_enterprise_extend_report(config=config, report=header)
 
     report_path = _report_path(config, settings)
@@ -224,6 +238,51 @@ def _write_evidence(
                 except EnterpriseError as again:  # the first copy stays, as atomic writes do
                     outcome.problems.append(f"report not updated: {again}")
     outcome.report_path = report_path
+
+
+def _history_enabled(config: pytest.Config, settings: EnterpriseConfig) -> bool:
+    return settings.telemetry.store_history and not config.getoption("enterprise_no_history")
+
+
+def _run_trends(
+    config: pytest.Config, settings: EnterpriseConfig, record: RunRecord, quality: Any, problems: list[str]
+) -> Any:
+    """SPC and flaky history of this run from the store, before the run joins it; None (and
+    a problem) when the store cannot be read."""
+    from .store.sqlite import HistoryStore
+    from .trends import run_trends
+
+    try:
+        with HistoryStore(_resolve(settings, config, settings.telemetry.history_path)) as store:
+            return run_trends(store, record, quality, settings.telemetry)
+    except EnterpriseError as error:
+        problems.append(f"history not analysed (SPC, flaky tests): {error}")
+        record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+        return None
+
+
+def _gate_quality(
+    record: RunRecord, quality: dict[str, Any], trends: Any, telemetry: Any
+) -> tuple[dict[str, Any], int]:
+    """The numbers the gates judge: the run's, or with ``flaky_gate_exempt`` the run's without
+    the failures of known-flaky tests (and how many were left out)."""
+    if not telemetry.flaky_gate_exempt or trends is None or not trends.flaky_failures:
+        return quality, 0
+    exempt = {verdict.nodeid for verdict in trends.flaky_failures}
+    kept = replace(record, tests=[test for test in record.tests if test.nodeid not in exempt])
+    return analyze_run(kept, thresholds=telemetry.quality_thresholds).to_dict(), len(exempt)
+
+
+def _spc_gate(trends: Any) -> Any:
+    from .gates import Gate, GateResult
+    from .quality.control import CHART_TITLES, GATE_CHARTS, INSUFFICIENT
+
+    gate = Gate("spc_signals", "SPC", 0, "above", "telemetry.spc_gate")
+    if trends.spc.limits.state == INSUFFICIENT:
+        return GateResult(gate, None, "no data", trends.spc.summary(trends.run_id))
+    signals = trends.spc.signals_at(trends.run_id, GATE_CHARTS)
+    detail = ", ".join(f"{signal.rule} on the {CHART_TITLES[name]} chart" for name, signal in signals)
+    return GateResult(gate, float(len(signals)), "failed" if signals else "passed", detail or None)
 
 
 def _assess_compliance(

@@ -257,7 +257,7 @@ def test_wal_busy_timeout_and_foreign_keys_are_set(path):
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     finally:
         conn.close()
 
@@ -354,7 +354,7 @@ def test_a_v2_store_is_migrated_to_v3_keeping_runs_and_statuses(path):
         store.save_run(make_record("after"), None)
         assert store.control_statuses()[0].status == "compliant"
         assert store.audit_events() == [] and store.experiment_events("f") == []
-    assert schema_of(path)[0] == SCHEMA_VERSION == 6
+    assert schema_of(path)[0] == SCHEMA_VERSION == 7
 
 
 def test_the_audit_log_is_hash_chained_and_tampering_shows(path):
@@ -471,7 +471,7 @@ def test_a_v3_store_is_migrated_to_v4_chaining_its_statuses_at_migration(path):
         assert verify_chain(log, "change") == []  # old rows chained, the new one follows them
         note = store.status_chain_migration()
     assert note["rows"] == 3 and parse_timestamp(note["chained_at"])
-    assert schema_of(path)[0] == SCHEMA_VERSION == 6
+    assert schema_of(path)[0] == SCHEMA_VERSION == 7
 
 
 def test_a_v3_store_without_statuses_records_no_migration_note(path):

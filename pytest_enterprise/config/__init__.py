@@ -73,6 +73,8 @@ CYCLONEDX_VERSIONS = ("1.6", "1.5")
 SEVERITY_THRESHOLDS = ("low", "medium", "high", "critical")
 COMPLIANCE_FRAMEWORKS = ("soc2-type2", "soc2", "iso27001", "nist-csf", "gdpr")
 QUALITY_LEVELS = ("Excellent", "Good", "Fair")  # highest first; below Fair is Poor
+# The run rules of quality/spc.py (RULES), named here so loading a config imports no analysis.
+SPC_RULES = ("nelson-1", "nelson-2", "nelson-3", "nelson-4", "we-2of3", "we-4of5")
 
 SECRET_MARKERS = ("key", "token", "secret", "password")
 MASK = "***"
@@ -221,6 +223,16 @@ class TelemetryConfig(_Section):
     report_interval_hours: float | None = _setting(
         None, minimum=0, reserved_for="scheduled telemetry reports"
     )
+    # Quality over time, read from the history store (docs/spc.md, docs/flaky.md).
+    spc_rules: list[str] = _setting(factory=lambda: list(SPC_RULES), choices=SPC_RULES)
+    spc_min_runs: int = _setting(10, minimum=2, maximum=1000)  # runs before trial limits (at most spc_baseline_runs)
+    spc_baseline_runs: int = _setting(20, minimum=2, maximum=1000)  # limits frozen on the first N
+    spc_gate: bool = False  # fail the run on a signal at this run
+    flaky_window: int = _setting(50, minimum=2, maximum=10_000)  # runs of history read
+    flaky_min_runs: int = _setting(5, minimum=2, maximum=10_000)
+    flaky_flip_threshold: float = _setting(0.1, minimum=0, maximum=1)
+    flaky_outage_threshold: float = _setting(0.8, minimum=0.01, maximum=1)
+    flaky_gate_exempt: bool = False  # gates leave out failures of known-flaky tests
 
 
 @dataclass(repr=False)

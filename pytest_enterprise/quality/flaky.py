@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from ..model import DEFECT_OUTCOMES, UNIT_OUTCOMES
 from .sigma import proportion_ci
 
 FLAKY = "flaky"
@@ -47,6 +49,8 @@ class Observation:
     passed_final: bool  # its last attempt produced no defect
     reruns: int = 0  # attempts after the first
     rerun_seconds: float = 0.0  # time spent in the attempts before the last one
+    branch: str | None = None
+    environment: str | None = None  # tox env or CI job: outcomes are compared within one
 
 
 @dataclass(frozen=True)
@@ -96,16 +100,22 @@ def assess(
     reruns_passed = sum(1 for o in kept if not o.passed_first and o.passed_final and o.reruns > 0)
     # Across runs, by first attempts: a rerun within one run is evidence of the first kind,
     # not counted again here.
-    outcomes_by_commit: dict[str, set[bool]] = {}
+    # Like with like: a test may pass on one Python and fail on another, or fail on a branch
+    # that broke it, without being flaky. So commits and flips are compared within one
+    # environment, and flips within one branch too.
+    outcomes_by_commit: dict[tuple[str, str | None], set[bool]] = {}
+    series: dict[tuple[str | None, str | None], list[bool]] = {}
     for o in kept:
         if o.commit and o.dirty is False:
-            outcomes_by_commit.setdefault(o.commit, set()).add(o.passed_first)
-    same_commit = tuple(sorted(c for c, seen in outcomes_by_commit.items() if len(seen) == 2))
-    flips = sum(1 for a, b in zip(kept, kept[1:]) if a.passed_first != b.passed_first)
+            outcomes_by_commit.setdefault((o.commit, o.environment), set()).add(o.passed_first)
+        series.setdefault((o.branch, o.environment), []).append(o.passed_first)
+    same_commit = tuple(sorted({c for (c, _), seen in outcomes_by_commit.items() if len(seen) == 2}))
+    flips = sum(a != b for outcomes in series.values() for a, b in zip(outcomes, outcomes[1:]))
+    pairs = runs - len(series)  # consecutive runs within a series
     flip_rate = flip_ci = None
-    if runs >= 2:
-        flip_rate = flips / (runs - 1)
-        flip_ci = proportion_ci(flips, runs - 1)
+    if pairs >= 1:
+        flip_rate = flips / pairs
+        flip_ci = proportion_ci(flips, pairs)
     failure_probability = failure_ci = None
     if runs:
         failure_probability = failures / runs
@@ -118,7 +128,7 @@ def assess(
     runs_needed = max(0, min_runs - runs)
     if not runs_needed and flip_ci is not None and flip_ci[0] > flip_threshold:
         evidence.append(
-            f"changed outcome in {flips} of {runs - 1} consecutive runs"
+            f"changed outcome in {flips} of {pairs} consecutive runs"
             f" (95% interval {flip_ci[0]:.0%}-{flip_ci[1]:.0%})"
         )
     if evidence:
@@ -156,3 +166,107 @@ def ranked(verdicts: Sequence[Verdict]) -> list[Verdict]:
         return (v.verdict != FLAKY, -(v.reruns_passed + len(v.same_commit)), -low, -v.failures, v.nodeid)
 
     return sorted(verdicts, key=key)
+
+
+def verdict_dict(v: Verdict) -> dict[str, object]:
+    """A verdict as JSON-ready data (the report's and ``telemetry flaky``'s form)."""
+    return {
+        "nodeid": v.nodeid,
+        "verdict": v.verdict,
+        "evidence": list(v.evidence),
+        "label": history_label(v),
+        "runs": v.runs,
+        "outage_runs": v.outage_runs,
+        "failures": v.failures,
+        "reruns_passed": v.reruns_passed,
+        "same_commit": list(v.same_commit),
+        "flips": v.flips,
+        "flip_rate": v.flip_rate,
+        "flip_rate_ci95": None if v.flip_rate_ci95 is None else list(v.flip_rate_ci95),
+        "failure_probability": v.failure_probability,
+        "failure_probability_ci95": None if v.failure_probability_ci95 is None else list(v.failure_probability_ci95),
+        "first_seen": v.first_seen,
+        "last_seen": v.last_seen,
+        "rerun_seconds": v.rerun_seconds,
+        "runs_needed": v.runs_needed,
+    }
+
+
+def history_label(v: Verdict) -> str:
+    """What a test's history says, in a few words: "failed 7 of 120 runs; passed and failed on
+    unchanged commit 3f2a…"."""
+    parts = [f"failed {v.failures} of {v.runs} runs"]
+    if v.reruns_passed:
+        parts.append(f"passed on a rerun in {v.reruns_passed}")
+    if v.same_commit:
+        more = f" and {len(v.same_commit) - 1} more" if len(v.same_commit) > 1 else ""
+        parts.append(f"passed and failed on unchanged commit {v.same_commit[0][:12]}{more}")
+    if v.flip_rate is not None and v.flip_rate_ci95 is not None and v.flips:
+        low, high = v.flip_rate_ci95
+        parts.append(f"flip rate {v.flip_rate:.0%} (95% CI {low:.0%}-{high:.0%})")
+    if v.outage_runs:
+        parts.append(f"{v.outage_runs} outage run{'s' if v.outage_runs != 1 else ''} left out")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class FlakyAnalysis:
+    """Verdicts over a window of runs, ranked (``ranked``), and the runs left out."""
+
+    runs: int  # runs in the window
+    outages: tuple[str, ...]  # run ids left out as outages
+    verdicts: list[Verdict]
+
+    @property
+    def flaky(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.verdict == FLAKY]
+
+
+def observations(runs: Sequence[Any], tests: Mapping[str, Sequence[Any]]) -> dict[str, list[Observation]]:
+    """Each test's observations from stored rows: ``runs`` have id, started_at, commit, dirty,
+    branch and environment (``store.series.SeriesRun``); ``tests`` map a node id to its
+    ``TestInRun``s (run_id, outcomes of its attempts in order, rerun_seconds). A run in which
+    the test was not a unit (skipped, xfailed) is no observation of it."""
+    by_id = {run.id: run for run in runs}
+    found: dict[str, list[Observation]] = {}
+    for nodeid, entries in tests.items():
+        kept = found[nodeid] = []
+        for entry in entries:
+            run = by_id.get(entry.run_id)
+            outcomes = entry.outcomes
+            if run is None or not any(outcome in UNIT_OUTCOMES for outcome in outcomes):
+                continue
+            kept.append(
+                Observation(
+                    run_id=run.id,
+                    started_at=run.started_at,
+                    commit=run.commit,
+                    dirty=run.dirty,
+                    passed_first=outcomes[0] not in DEFECT_OUTCOMES,
+                    passed_final=outcomes[-1] not in DEFECT_OUTCOMES,
+                    reruns=len(outcomes) - 1,
+                    rerun_seconds=entry.rerun_seconds,
+                    branch=run.branch,
+                    environment=run.environment,
+                )
+            )
+    return found
+
+
+def analyze(
+    runs: Sequence[Any],
+    tests: Mapping[str, Sequence[Any]],
+    *,
+    min_runs: int = DEFAULT_MIN_RUNS,
+    flip_threshold: float = DEFAULT_FLIP_THRESHOLD,
+    outage_threshold: float = DEFAULT_OUTAGE_THRESHOLD,
+) -> FlakyAnalysis:
+    """Ranked verdicts of ``tests`` over ``runs`` (see ``observations`` for their shape); runs
+    where at least ``outage_threshold`` of the units failed are left out as outages."""
+    fractions = {run.id: run.failed_units / run.units for run in runs if run.units and run.failed_units is not None}
+    outages = outage_runs(fractions, outage_threshold)
+    verdicts = [
+        assess(nodeid, seen, outages, min_runs=min_runs, flip_threshold=flip_threshold)
+        for nodeid, seen in observations(runs, tests).items()
+    ]
+    return FlakyAnalysis(len(runs), tuple(run.id for run in runs if run.id in outages), ranked(verdicts))

@@ -105,22 +105,33 @@ class Chart:
 # --------------------------------------------------------------------------- attribute charts
 
 
-def p_chart(defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None) -> Chart:
-    """p chart of ``defects[i] / units[i]`` with limits p̄ ± 3·√(p̄(1−p̄)/nᵢ), clipped to [0, 1]."""
-    p_bar, sigmas = _binomial(defects, units)
+def p_chart(
+    defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None,
+    *, center: float | None = None,
+) -> Chart:  # fmt: skip
+    """p chart of ``defects[i] / units[i]`` with limits p̄ ± 3·√(p̄(1−p̄)/nᵢ), clipped to [0, 1].
+
+    p̄ is the pooled fraction of these runs, or ``center`` when limits are frozen on a baseline.
+    """
+    p_bar, sigmas = _binomial(defects, units, center)
     points = [
         _point(label, d / n, p_bar, 3 * s, low=0.0, high=1.0, sigma=s)
         for label, d, n, s in zip(_labels(labels, len(units)), defects, units, sigmas)
     ]
-    sigma_z, p_value = _dispersion(points)
+    sigma_z, p_value = _dispersion(points) if len(points) >= 2 else (None, None)
     return Chart(P_CHART, p_bar, points, find_signals(points), sigma_z, p_value)
 
 
-def laney_p_chart(defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None) -> Chart:
+def laney_p_chart(
+    defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None,
+    *, center: float | None = None, sigma_z: float | None = None,
+) -> Chart:  # fmt: skip
     """Laney's p′ chart: limits p̄ ± 3·σ_z·√(p̄(1−p̄)/nᵢ), σ_z = mean moving range of the runs'
-    z-scores / d₂ (Laney 2002, *Improved control charts for attributes*)."""
-    base = p_chart(defects, units, labels)
-    sigma_z = base.sigma_z
+    z-scores / d₂ (Laney 2002, *Improved control charts for attributes*). ``center`` and
+    ``sigma_z`` given: limits frozen on a baseline's p̄ and σ_z."""
+    base = p_chart(defects, units, labels, center=center)
+    if sigma_z is None:
+        sigma_z = base.sigma_z
     if sigma_z is None:  # every run alike, or p̄ at 0 or 1: nothing to widen
         return Chart(LANEY_P_CHART, base.center, base.points, base.signals, None, base.dispersion_p_value)
     points = [
@@ -136,21 +147,27 @@ def attribute_chart(
 ) -> Chart:  # fmt: skip
     """The p chart, or Laney's p′ when the runs are overdispersed: Pearson's statistic Σzᵢ²
     is above what χ² with k−1 degrees of freedom gives with probability ``alpha``."""
+    if len(units) < 2:
+        raise ValueError(f"a control chart needs at least 2 runs, got {len(units)}")
     base = p_chart(defects, units, labels)
     if base.dispersion_p_value is not None and base.dispersion_p_value < alpha:
         return laney_p_chart(defects, units, labels)
     return base
 
 
-def _binomial(defects: Sequence[int], units: Sequence[int]) -> tuple[float, list[float]]:
+def _binomial(
+    defects: Sequence[int], units: Sequence[int], center: float | None
+) -> tuple[float, list[float]]:
     if len(defects) != len(units):
         raise ValueError(f"{len(defects)} defect counts for {len(units)} unit counts")
-    if len(units) < 2:
+    if center is None and len(units) < 2:
         raise ValueError(f"a control chart needs at least 2 runs, got {len(units)}")
+    if center is not None and not 0 <= center <= 1:
+        raise ValueError(f"a p chart's center must be a fraction in [0, 1], got {center}")
     for d, n in zip(defects, units):
         if n <= 0 or d < 0 or d > n:
             raise ValueError(f"a run needs 0 <= defects <= units and units > 0, got {d} of {n}")
-    p_bar = sum(defects) / sum(units)
+    p_bar = sum(defects) / sum(units) if center is None else center
     return p_bar, [math.sqrt(p_bar * (1 - p_bar) / n) for n in units]
 
 
@@ -162,29 +179,76 @@ def _dispersion(points: Sequence[ChartPoint]) -> tuple[float | None, float | Non
         return None, None
     ranges = [abs(b - a) for a, b in zip(zs, zs[1:])]  # type: ignore[operator]
     sigma_z = sum(ranges) / len(ranges) / D2
-    from scipy.stats import chi2  # lazy: SciPy loads only when a chart is drawn
-
     statistic = sum(z * z for z in zs)  # type: ignore[operator]
-    return sigma_z, float(chi2.sf(statistic, len(zs) - 1))
+    return sigma_z, chi2_sf(statistic, len(zs) - 1)
+
+
+def chi2_sf(x: float, dof: int) -> float:
+    """P(χ²_dof > x): the regularized upper incomplete gamma function Q(dof/2, x/2).
+
+    Computed here rather than by SciPy because a chart is drawn at the end of every pytest
+    run with history, most of which load no SciPy at all (quality/sigma.py): importing
+    ``scipy.special`` would cost ~0.45 s, 20 times the budget of the whole history analysis.
+    Below a + 1 the power series of the lower function P converges fast; above it, the
+    continued fraction of Q (evaluated by the modified Lentz method) does. tests/test_spc.py
+    checks it against ``scipy.stats.chi2.sf``.
+    """
+    if dof < 1:
+        raise ValueError(f"a χ² distribution needs at least 1 degree of freedom, got {dof}")
+    if x <= 0:
+        return 1.0
+    a, y = dof / 2.0, x / 2.0
+    log_front = a * math.log(y) - y - math.lgamma(a)  # log of y^a·e^(−y)/Γ(a)
+    if y < a + 1:
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > abs(total) * 1e-16:
+            n += 1
+            term *= y / n
+            total += term
+        return max(0.0, 1.0 - total * math.exp(log_front))
+    tiny = 1e-300
+    b = y + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    fraction = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        step = d * c
+        fraction *= step
+        if abs(step - 1.0) < 1e-16:
+            break
+    return math.exp(log_front) * fraction
 
 
 # --------------------------------------------------------------------------- XmR charts
 
 
-def xmr_chart(values: Sequence[float], labels: Sequence[str] | None = None) -> tuple[Chart, Chart]:
+def xmr_chart(
+    values: Sequence[float], labels: Sequence[str] | None = None,
+    *, center: float | None = None, mr_bar: float | None = None,
+) -> tuple[Chart, Chart]:  # fmt: skip
     """Individuals chart (x̄ ± 3·MR̄/d₂) and moving-range chart (0 to D₄·MR̄) of ``values``.
 
-    The moving-range chart has one point fewer: its first point is the range between the
-    first two values, labelled as the second.
+    x̄ and MR̄ are those of these values, or ``center`` and ``mr_bar`` when the limits are
+    frozen on a baseline. The moving-range chart has one point fewer: its first point is the
+    range between the first two values, labelled as the second.
     """
-    if len(values) < 2:
+    if (center is None or mr_bar is None) and len(values) < 2:
         raise ValueError(f"an XmR chart needs at least 2 values, got {len(values)}")
     if not all(math.isfinite(v) for v in values):
         raise ValueError("an XmR chart needs finite values")
     names = _labels(labels, len(values))
-    mean = sum(values) / len(values)
+    mean = sum(values) / len(values) if center is None else center
     ranges = [abs(b - a) for a, b in zip(values, values[1:])]
-    mr_bar = sum(ranges) / len(ranges)
+    if mr_bar is None:
+        mr_bar = sum(ranges) / len(ranges)
     sigma = mr_bar / D2
     individuals = [_point(name, v, mean, 3 * sigma, sigma=sigma) for name, v in zip(names, values)]
     mr_sigma = (D4 - 1) * mr_bar / 3  # so that center + 3σ is D₄·MR̄

@@ -21,6 +21,9 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
     run = getattr(outcome, "run", None)
     if run is not None:
         _render_evidence_gaps(write, run)
+    trends = getattr(outcome, "trends", None)
+    if trends is not None:
+        _render_trends(write, trends, outcome.flaky_ignored)
     if outcome.compliance is not None:
         _render_compliance(write, terminalreporter, outcome.compliance)
     if getattr(outcome, "flags", None) is not None:
@@ -53,6 +56,31 @@ def _render_evidence_gaps(write: Any, run: Any) -> None:
         write(f"run interrupted{why}: recorded as interrupted, only the tests that ran are counted",
               red=True, bold=True)  # fmt: skip
     write("evidence incomplete: " + "; ".join(gaps), yellow=True)
+
+
+_FLAKY_SHOWN = 10
+
+
+def _render_trends(write: Any, trends: Any, ignored: int) -> None:
+    """One SPC line; each failure of a test with a flaky history, labelled (still a defect)."""
+    write("")
+    signals = trends.new_signals
+    write(trends.spc_line(), red=bool(signals), bold=bool(signals))
+    if trends.outage:
+        write(f"flaky: this run is an outage (most tests failed): its {trends.other_failures} failures"
+              " are not judged against flaky history", yellow=True)  # fmt: skip
+    shown = trends.flaky_failures[:_FLAKY_SHOWN]
+    for verdict in shown:
+        from ..quality.flaky import history_label
+
+        write(f"known flaky: {verdict.nodeid} failed; its history: {history_label(verdict)}"
+              " (counted as a defect)", yellow=True)  # fmt: skip
+    hidden = len(trends.flaky_failures) - len(shown)
+    if hidden:
+        write(f"... and {hidden} more failures of known-flaky tests (see the report's flaky section)", yellow=True)
+    if ignored:
+        write(f"gates left out {ignored} known-flaky failure{'s' if ignored != 1 else ''} (telemetry.flaky_gate_exempt)",
+              yellow=True)  # fmt: skip
 
 
 def _render_compliance(write: Any, terminalreporter: Any, compliance: dict[str, Any]) -> None:

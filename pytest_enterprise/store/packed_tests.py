@@ -126,3 +126,13 @@ def find_packed(packed: PackedTests, nodeid: str) -> PackedAttempt | None:
         worker=worker,
     )
 
+
+
+def packed_present(nodeids_zlib: bytes, count: int, wanted: set[str]) -> set[str]:
+    """Which of ``wanted`` (node ids made UTF-8-safe) one packed row holds: each of them
+    passed that run on its only attempt. Raises ValueError when the row does not hold
+    together."""
+    nodeids = _unpack_text(nodeids_zlib, count, "node ids")
+    if len(wanted) < 8:  # a C-speed scan per name beats hashing the whole run
+        return {nodeid for nodeid in wanted if nodeid in nodeids}
+    return wanted.intersection(nodeids)

@@ -36,7 +36,16 @@ from ..model import RunRecord
 from ..report.json_report import build_report, dumps_report, record_from_report
 from ..timeutil import format_timestamp, parse_timestamp, utc_now
 from ..utf8 import utf8_safe
-from .packed_tests import PackedTests, find_packed, pack_tests
+from .packed_tests import PackedTests, find_packed, pack_tests, packed_present
+from .series import (
+    BASELINE_COLUMNS,
+    SERIES_COLUMNS,
+    BaselineRow,
+    SeriesRun,
+    TestInRun,
+    baseline_row,
+    series_run,
+)
 
 __all__ = [
     "APPLICATION_ID",
@@ -44,10 +53,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "AttemptRow",
     "AuditRow",
+    "BaselineRow",
     "ControlStatusChange",
     "HistoryStore",
     "RunSummary",
+    "SeriesRun",
     "TelemetryEvent",
+    "TestInRun",
     "format_timestamp",
     "parse_timestamp",
     "utc_now",
@@ -206,6 +218,29 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
     (
         "ALTER TABLE runs ADD COLUMN environment TEXT",
     ),
+    # v7: what SPC needs to compare like with like. ``opportunity_definition`` (as the run's
+    # quality object describes it) starts a new stage of a control chart when it changes;
+    # runs stored before take it from their quality object. ``spc_baselines`` is append-only:
+    # each row freezes a series' control limits on chosen runs, or resets them (audited too).
+    (
+        "ALTER TABLE runs ADD COLUMN opportunity_definition TEXT",
+        "UPDATE runs SET opportunity_definition = json_extract(quality_json, '$.opportunity_definition')"
+        " WHERE json_valid(quality_json)",
+        """
+        CREATE TABLE spc_baselines (
+            id           INTEGER PRIMARY KEY,
+            process      TEXT NOT NULL,
+            branch       TEXT,
+            environment  TEXT,
+            action       TEXT NOT NULL CHECK (action IN ('freeze', 'reset')),
+            run_ids_json TEXT,
+            recorded_at  TEXT NOT NULL,
+            actor        TEXT NOT NULL,
+            reason       TEXT
+        )
+        """,
+        "CREATE INDEX spc_baselines_series ON spc_baselines (process, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -222,6 +257,7 @@ _REQUIRED_TABLES = {
     4: _V2_TABLES | {"audit_events", "experiment_events"},
     5: _V2_TABLES | {"audit_events", "experiment_events", "run_tests"},
     6: _V2_TABLES | {"audit_events", "experiment_events", "run_tests"},
+    7: _V2_TABLES | {"audit_events", "experiment_events", "run_tests", "spc_baselines"},
 }
 
 # A write that finds the database locked is tried this many times in all (with a short pause),
@@ -307,6 +343,7 @@ class RunSummary:
     quality: dict[str, Any] | None
     created_at: str
     environment: str | None = None  # the tox environment ($TOX_ENV_NAME); None outside tox or before v6
+    opportunity_definition: str | None = None  # how opportunities were counted (quality object)
 
 
 @dataclass(frozen=True)
@@ -383,7 +420,7 @@ _RUN_COLUMNS = (
     "id", "process", "started_at", "finished_at", "duration_s", "exit_status", "interrupted",
     "workers", "git_commit", "git_branch", "git_dirty", "units", "defects", "opportunities",
     "dpmo", "sigma_level", "fpy", "final_yield", "rty", "quality_json", "report_zlib",
-    "created_at", "environment",
+    "created_at", "environment", "opportunity_definition",
 )  # fmt: skip
 _SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "report_zlib")
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_NAMES)
@@ -481,6 +518,7 @@ class HistoryStore:
             report_zlib,
             format_timestamp(self.clock()),
             run.environment,
+            _text_or_none((quality or {}).get("opportunity_definition")),
         )
 
         packed, others = pack_tests(record.tests) if detailed else (None, [])
@@ -787,6 +825,116 @@ class HistoryStore:
             if len(page) < _PACKED_PAGE:
                 return found
             offset += _PACKED_PAGE
+
+    # -- history analyses (SPC, flaky tests): plain rows from store/series.py ------------------
+
+    def series_runs(
+        self,
+        process: str,
+        *,
+        series: tuple[str | None, str | None] | None = None,
+        limit: int | None = None,
+    ) -> list[SeriesRun]:
+        """The runs of ``process`` oldest first; with ``series`` = (branch, environment) only
+        that series (None matches a run without one); with ``limit`` only the newest ones."""
+        where, params = "WHERE process = ?", (process,)
+        if series is not None:
+            where += " AND git_branch IS ? AND environment IS ?"
+            params += series
+        sql = f"SELECT {', '.join(SERIES_COLUMNS)} FROM runs {where} ORDER BY started_at DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        rows = self._query(sql, params, f"reading the runs of {process}")
+        return [series_run(row) for row in reversed(rows)]
+
+    def spc_baselines(self, process: str) -> list[BaselineRow]:
+        """Every baseline change of ``process``'s series, oldest first."""
+        rows = self._query(
+            f"SELECT {BASELINE_COLUMNS} FROM spc_baselines WHERE process = ? ORDER BY id",
+            (process,),
+            f"reading the control-chart baselines of {process}",
+        )
+        return [baseline_row(row) for row in rows]
+
+    def record_spc_baseline(self, change: BaselineRow, event: AuditRow) -> AuditRow:
+        """Append a baseline change and its audit event, in one transaction."""
+        result = event
+
+        def write(conn: sqlite3.Connection) -> None:
+            nonlocal result
+            conn.execute(
+                f"INSERT INTO spc_baselines ({BASELINE_COLUMNS}) VALUES ({', '.join('?' * 8)})",
+                change.to_row(),
+            )
+            result = _chained(conn, "audit_events", event)
+            conn.execute(
+                f"INSERT INTO audit_events ({_AUDIT_COLUMNS})"
+                f" VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
+                tuple(getattr(result, name) for name in _AUDIT_NAMES),
+            )
+
+        self._write(write, f"recording a control-chart baseline of {change.process}")
+        return result
+
+    def tests_in_runs(
+        self, run_ids: list[str], nodeids: Iterable[str] | None = None
+    ) -> dict[str, list[TestInRun]]:
+        """The attempts of tests in the given runs, per node id (runs in no order).
+
+        With ``nodeids``, those tests; without, every test that failed or was rerun in one of
+        the runs (a test that always passed at once has nothing to say about flakiness).
+        A test packed as passed-at-once in a run comes back as one passed attempt there.
+        """
+        if not run_ids:
+            return {}
+        action = "reading test outcomes across runs"
+        in_runs = f"run_id IN ({', '.join('?' * len(run_ids))})"
+        with self._snapshot(action):
+            if nodeids is None:
+                wanted = {
+                    nodeid
+                    for (nodeid,) in self._query(
+                        f"SELECT DISTINCT nodeid FROM attempts WHERE {in_runs}"
+                        " AND (attempt > 1 OR outcome IN ('failed', 'error', 'crashed'))",
+                        tuple(run_ids),
+                        action,
+                    )
+                }
+            else:
+                wanted = {utf8_safe(nodeid) for nodeid in nodeids}
+            if not wanted:
+                return {}
+            found: dict[str, dict[str, list[tuple[int, str, float]]]] = {}
+            names = sorted(wanted)
+            for start in range(0, len(names), 500):  # bounded statement size
+                chunk = names[start : start + 500]
+                rows = self._query(
+                    "SELECT run_id, nodeid, attempt, outcome, duration FROM attempts"
+                    f" WHERE {in_runs} AND nodeid IN ({', '.join('?' * len(chunk))})",
+                    (*run_ids, *chunk),
+                    action,
+                )
+                for run_id, nodeid, attempt, outcome, duration in rows:
+                    found.setdefault(nodeid, {}).setdefault(run_id, []).append((attempt, outcome, duration))
+            packed = self._query(
+                f"SELECT run_id, tests, nodeids_zlib FROM run_tests WHERE {in_runs}", tuple(run_ids), action
+            )
+        result: dict[str, list[TestInRun]] = {}
+        for nodeid, runs in found.items():
+            tests = result[nodeid] = []
+            for run_id, attempts in runs.items():
+                attempts.sort()
+                rerun_seconds = sum(duration for _, _, duration in attempts[:-1])
+                tests.append(TestInRun(run_id, tuple(outcome for _, outcome, _ in attempts), rerun_seconds))
+        for run_id, count, nodeids_zlib in packed:
+            try:
+                present = packed_present(nodeids_zlib, count, wanted)
+            except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+                raise self._unreadable(run_id, exc) from exc
+            for nodeid in present:
+                result.setdefault(nodeid, []).append(TestInRun(run_id, ("passed",), 0.0))
+        return result
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -1251,6 +1399,10 @@ def _quality_value(quality: Mapping[str, Any] | None, key: str) -> float | int |
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None  # "no data" and anything non-numeric stay NULL
     return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _summary(row: tuple[Any, ...]) -> RunSummary:

@@ -1,0 +1,98 @@
+"""Plain rows the store hands to the analyses over history (SPC, flaky tests).
+
+No SQL here: the engine modules fill these, so every engine serves the same analyses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# The columns of ``runs`` a ``SeriesRun`` is read from, in field order (final_yield becomes
+# failed_units on the way).
+SERIES_COLUMNS = (
+    "id", "started_at", "git_branch", "environment", "git_commit", "git_dirty", "units",
+    "final_yield", "dpmo", "duration_s", "opportunity_definition", "interrupted",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeriesRun:
+    """What the control charts and the flaky analysis need of one stored run."""
+
+    id: str
+    started_at: str
+    branch: str | None
+    environment: str | None
+    commit: str | None
+    dirty: bool | None
+    units: int | None
+    failed_units: int | None  # units whose final attempt failed
+    dpmo: float | None
+    duration_s: float | None
+    opportunity_definition: str | None
+    interrupted: bool
+
+
+def series_run(row: tuple[Any, ...]) -> SeriesRun:
+    run_id, started, branch, environment, commit, dirty, units, final_yield, dpmo, duration, definition, interrupted = row
+    failed = None
+    if units is not None and final_yield is not None:
+        # final_yield = 100·passes/units, so this gives back the integer count exactly.
+        failed = round(units * (100.0 - final_yield) / 100.0)
+    return SeriesRun(
+        id=run_id,
+        started_at=started,
+        branch=branch,
+        environment=environment,
+        commit=commit,
+        dirty=None if dirty is None else bool(dirty),
+        units=units,
+        failed_units=failed,
+        dpmo=dpmo,
+        duration_s=duration,
+        opportunity_definition=definition,
+        interrupted=bool(interrupted),
+    )
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """One change of a series' control limits: frozen on chosen runs, or reset to trial."""
+
+    process: str
+    branch: str | None
+    environment: str | None
+    action: str  # "freeze" or "reset"
+    run_ids: tuple[str, ...]  # the runs the limits were frozen on; empty for a reset
+    recorded_at: str  # RFC 3339
+    actor: str
+    reason: str | None = None
+
+    def to_row(self) -> tuple[Any, ...]:
+        run_ids = json.dumps(list(self.run_ids)) if self.action == "freeze" else None
+        return (self.process, self.branch, self.environment, self.action, run_ids,
+                self.recorded_at, self.actor, self.reason)  # fmt: skip
+
+
+BASELINE_COLUMNS = "process, branch, environment, action, run_ids_json, recorded_at, actor, reason"
+
+
+def baseline_row(row: tuple[Any, ...]) -> BaselineRow:
+    process, branch, environment, action, run_ids, recorded_at, actor, reason = row
+    return BaselineRow(
+        process, branch, environment, action, tuple(json.loads(run_ids)) if run_ids else (),
+        recorded_at, actor, reason,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TestInRun:
+    """The attempts of one test in one run, in order (input for flaky analysis)."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    run_id: str
+    outcomes: tuple[str, ...]
+    rerun_seconds: float  # time spent in the attempts before the last one

@@ -1,0 +1,176 @@
+"""Quality over time: the store's history fed to the pure analyses (``quality/control.py``,
+``quality/flaky.py``), for the CLI and for the end of a pytest run.
+
+An adapter: it reads through the store's interface (no SQL here) and hands plain rows on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .quality import control, flaky
+from .store.series import SeriesRun, TestInRun
+from .timeutil import format_timestamp, parse_timestamp
+
+#: ``branch``/``environment`` arguments: every value (not "only runs without one", which None is).
+ANY = object()
+
+
+def spc_settings(telemetry: Any) -> dict[str, Any]:
+    return {
+        "baseline_runs": telemetry.spc_baseline_runs,
+        "min_runs": min(telemetry.spc_min_runs, telemetry.spc_baseline_runs),
+        "rules": tuple(telemetry.spc_rules),
+    }
+
+
+def flaky_settings(telemetry: Any) -> dict[str, Any]:
+    return {
+        "min_runs": telemetry.flaky_min_runs,
+        "flip_threshold": telemetry.flaky_flip_threshold,
+        "outage_threshold": telemetry.flaky_outage_threshold,
+    }
+
+
+def process_series(
+    store: Any, process: str, telemetry: Any, *, branch: Any = ANY, environment: Any = ANY
+) -> list[control.SeriesControl]:
+    """The control state of every series of ``process`` (optionally one branch/environment)."""
+    runs = store.series_runs(process)
+    baselines = store.spc_baselines(process)
+    result = []
+    for (run_branch, run_env), series in control.split_series(runs).items():
+        if (branch is not ANY and run_branch != branch) or (environment is not ANY and run_env != environment):
+            continue
+        result.append(
+            control.control_series(process, run_branch, run_env, series, baselines, **spc_settings(telemetry))
+        )
+    return result
+
+
+def process_flaky(
+    store: Any, process: str, telemetry: Any, *, runs: int | None = None,
+    branch: Any = ANY, environment: Any = ANY, nodeids: Any = None,
+) -> flaky.FlakyAnalysis:  # fmt: skip
+    """Flaky verdicts over the newest ``runs`` (default ``telemetry.flaky_window``) of ``process``."""
+    window = [
+        run
+        for run in store.series_runs(process, limit=runs or telemetry.flaky_window)
+        if (branch is ANY or run.branch == branch) and (environment is ANY or run.environment == environment)
+    ]
+    tests = store.tests_in_runs([run.id for run in window], nodeids)
+    return flaky.analyze(window, tests, **flaky_settings(telemetry))
+
+
+# --------------------------------------------------------------------------- end of a pytest run
+
+
+def current_run(record: Any, quality: Any) -> SeriesRun:
+    """The run being finished, as the store will give it back once saved."""
+    run = record.run
+    git = run.git
+    failed = None
+    if quality.units and quality.final_yield is not None:
+        failed = round(quality.units * (100.0 - quality.final_yield) / 100.0)
+    return SeriesRun(
+        id=run.id,
+        # The store's spelling of the instant, so it sorts with the stored runs.
+        started_at=format_timestamp(parse_timestamp(run.started_at)),
+        branch=git.branch if git else None,
+        environment=run.environment,
+        commit=git.commit if git else None,
+        dirty=git.dirty if git else None,
+        units=quality.units,
+        failed_units=failed,
+        dpmo=quality.dpmo,
+        duration_s=run.duration_s,
+        opportunity_definition=quality.opportunity_definition,
+        interrupted=run.interrupted,
+    )
+
+
+@dataclass
+class RunTrends:
+    """What history says about the run being finished: its SPC and its flaky failures."""
+
+    spc: control.SeriesControl
+    run_id: str
+    flaky_failures: list[flaky.Verdict] = field(default_factory=list)
+    other_failures: int = 0  # failed first without a flaky verdict
+    history_runs: int = 0  # runs of history the flaky verdicts read
+    outage: bool = False  # this run is an outage: no flaky verdicts drawn from it
+
+    @property
+    def new_signals(self) -> list[tuple[str, Any]]:
+        return self.spc.signals_at(self.run_id)
+
+    def spc_line(self) -> str:
+        return "SPC: " + self.spc.summary(self.run_id)
+
+    def spc_section(self) -> dict[str, Any]:
+        data = {
+            "summary": self.spc.summary(self.run_id),
+            "series": {"process": self.spc.process, "branch": self.spc.branch, "environment": self.spc.environment},
+            "stage": self.spc.to_dict()["stage"],
+            "limits": self.spc.to_dict()["limits"],
+            "signals": [
+                {"chart": name, "rule": s.rule, "description": control.RULE_DESCRIPTIONS[s.rule],
+                 "runs": [self.spc.charts[name].points[i].label for i in s.points]}
+                for name, s in self.new_signals
+            ],  # fmt: skip
+            "this_run": {},
+        }
+        for name, chart in self.spc.charts.items():
+            point = chart.points[-1] if chart.points and chart.points[-1].label == self.run_id else None
+            if point is not None:
+                data["this_run"][name] = {
+                    "kind": chart.kind, "value": point.value, "center": point.center,
+                    "lcl": point.lcl, "ucl": point.ucl, "sigma_z": chart.sigma_z,
+                }  # fmt: skip
+        return data
+
+    def flaky_section(self, gate_exempt: bool, ignored: int) -> dict[str, Any]:
+        return {
+            "history_runs": self.history_runs,
+            "this_run_is_outage": self.outage,
+            "failures_with_flaky_history": [flaky.verdict_dict(v) for v in self.flaky_failures],
+            "failures_without_flaky_history": self.other_failures,
+            "gate_exempt": gate_exempt,
+            "ignored_by_gates": ignored,
+        }
+
+
+def run_trends(store: Any, record: Any, quality: Any, telemetry: Any) -> RunTrends:
+    """SPC of the run's series with the run as its newest point, and the flaky history of the
+    tests that failed first in it. Reads only that series and the flaky window."""
+    this = current_run(record, quality)
+    series_key = (this.branch, this.environment)
+    process = record.run.process
+    history = store.series_runs(process, series=series_key)
+    spc = control.control_series(
+        process, *series_key, [*history, this], store.spc_baselines(process), **spc_settings(telemetry)
+    )
+    trends = RunTrends(spc, this.id)
+    failed_first = [test.nodeid for test in record.tests if test.is_unit and not test.first_pass]
+    if not failed_first:
+        return trends
+    settings = flaky_settings(telemetry)
+    if this.units and this.failed_units is not None and this.failed_units / this.units >= settings["outage_threshold"]:
+        trends.outage, trends.other_failures = True, len(failed_first)
+        return trends
+    window = store.series_runs(process, limit=telemetry.flaky_window - 1)
+    tests = store.tests_in_runs([run.id for run in window], failed_first)
+    by_nodeid = {test.nodeid: test for test in record.tests}
+    for nodeid in failed_first:
+        attempts = by_nodeid[nodeid].attempts
+        rerun_seconds = sum(attempt.duration for attempt in attempts[:-1])
+        tests.setdefault(nodeid, []).append(
+            TestInRun(this.id, tuple(attempt.outcome for attempt in attempts), rerun_seconds)
+        )
+    analysis = flaky.analyze([*window, this], {n: tests[n] for n in failed_first}, **settings)
+    trends.history_runs = len(window)
+    trends.flaky_failures = analysis.flaky
+    trends.other_failures = len(failed_first) - len(analysis.flaky)
+    return trends
+
