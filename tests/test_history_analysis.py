@@ -303,6 +303,14 @@ def hundred(i: int) -> list[TestResult]:
     return suite([2, 3, 1, 2, 4, 2, 3, 1, 2, 3, 2, 1][i % 12], 100, "seed.py::test_")
 
 
+def validate_report(report) -> None:
+    import jsonschema
+
+    from pytest_enterprise.report.json_report import load_schema
+
+    jsonschema.validate(report, load_schema())
+
+
 @pytest.fixture
 def clean_env(monkeypatch):
     monkeypatch.delenv("TOX_ENV_NAME", raising=False)
@@ -316,6 +324,7 @@ def test_a_run_with_history_prints_one_spc_line_and_writes_the_sections(pytester
     result = run_enterprise()
     result.result.stdout.fnmatch_lines(["SPC: in control over 14 runs (p chart, trial limits; series pytest, stage 1)"])
     spc = result.report["spc"]
+    validate_report(result.report)
     assert spc["limits"]["state"] == "trial" and len(spc["limits"]["runs"]) == 14 and spc["signals"] == []
     assert spc["series"] == {"process": "pytest", "branch": None, "environment": None}
     assert spc["this_run"]["defect_fraction"]["value"] == 0 and spc["this_run"]["defect_fraction"]["kind"] == "p"
@@ -343,6 +352,7 @@ def test_the_spc_gate_fails_a_run_with_a_signal(pytester, run_enterprise, clean_
         "runs": [result.report["run"]["id"]],
     }
     assert {g["metric"]: g["status"] for g in result.report["gates"]} == {"spc_signals": "failed"}
+    validate_report(result.report)
 
 
 def test_the_spc_gate_says_no_data_until_there_are_limits(pytester, run_enterprise, clean_env):
@@ -377,6 +387,7 @@ def test_a_failure_of_a_known_flaky_test_is_labelled_still_counted_and_optionall
         " flip rate 90% (95% CI 55%-100%) (counted as a defect)"
     ])
     section = result.report["flaky"]
+    validate_report(result.report)
     (verdict,) = section["failures_with_flaky_history"]
     assert verdict["nodeid"] == "test_flaky_module.py::test_flaky" and verdict["verdict"] == "flaky"
     assert result.quality["defects"] == 1  # still a defect

@@ -196,3 +196,27 @@ def test_false_alarm_rates_follow_from_the_normal_model_and_show_in_simulation()
         fired[signal.rule] += 1
     for rule in RULES:
         assert fired[rule] / len(points) == pytest.approx(exact[rule], rel=0.2), rule
+
+
+@settings(max_examples=300, deadline=None)
+@given(dof=st.integers(1, 5000), scale=st.floats(0, 4, allow_nan=False))
+def test_chi2_sf_matches_scipy(dof, scale):
+    from scipy.stats import chi2
+
+    from pytest_enterprise.quality.spc import chi2_sf
+
+    x = scale * (dof + 10)
+    expected = float(chi2.sf(x, dof))
+    assert chi2_sf(x, dof) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_chi2_sf_published_critical_values():
+    from pytest_enterprise.quality.spc import chi2_sf
+
+    # χ² table (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.4): upper 5 % points for 1, 10 and 100 dof.
+    assert chi2_sf(3.841, 1) == pytest.approx(0.05, abs=1e-4)
+    assert chi2_sf(18.307, 10) == pytest.approx(0.05, abs=1e-4)
+    assert chi2_sf(124.342, 100) == pytest.approx(0.05, abs=1e-4)
+    assert chi2_sf(0, 3) == 1.0
+    with pytest.raises(ValueError):
+        chi2_sf(1.0, 0)

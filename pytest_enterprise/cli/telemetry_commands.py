@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import SEVERITIES
+from . import trend_commands
 from .common import (
     add_config_option,
     add_store_option,
@@ -58,6 +59,8 @@ def add_parser(groups: Any) -> None:
     add_store_option(record)
     add_config_option(record)
     record.set_defaults(handler=record_command)
+
+    trend_commands.add_commands(commands)
 
 
 def status_command(options: argparse.Namespace, extra: list[str]) -> int:
