@@ -220,3 +220,71 @@ def test_chi2_sf_published_critical_values():
     assert chi2_sf(0, 3) == 1.0
     with pytest.raises(ValueError):
         chi2_sf(1.0, 0)
+
+
+def _reference_signals(points, rules):
+    """The rules as their definitions read, a window per rule per point: the oracle for the
+    one-pass engine."""
+    zs = [p.z for p in points]
+
+    def window(i, length):
+        if i + 1 < length:
+            return None
+        part = zs[i + 1 - length : i + 1]
+        return None if any(z is None for z in part) else part
+
+    def steps(i, length):
+        part = window(i, length)
+        return [b - a for a, b in zip(part, part[1:])] if part else None
+
+    def k_of_n(i, k, n, beyond):
+        part = window(i, n)
+        if not part or abs(part[-1]) <= beyond:
+            return None
+        side = 1 if part[-1] > 0 else -1
+        hits = tuple(i + 1 - n + j for j, z in enumerate(part) if z * side > beyond)
+        return hits if len(hits) >= k else None
+
+    found = []
+    for i, point in enumerate(points):
+        for rule in RULES:
+            if rule not in rules:
+                continue
+            hit = None
+            if rule == "nelson-1":
+                if (point.ucl is not None and point.value > point.ucl) or (point.lcl is not None and point.value < point.lcl):
+                    hit = (i,)
+            elif rule == "nelson-2":
+                part = window(i, 9)
+                if part and (all(z > 0 for z in part) or all(z < 0 for z in part)):
+                    hit = tuple(range(i - 8, i + 1))
+            elif rule == "nelson-3":
+                part = steps(i, 6)
+                if part and (all(s > 0 for s in part) or all(s < 0 for s in part)):
+                    hit = tuple(range(i - 5, i + 1))
+            elif rule == "nelson-4":
+                part = steps(i, 14)
+                if part and all(s != 0 for s in part) and all((a > 0) != (b > 0) for a, b in zip(part, part[1:])):
+                    hit = tuple(range(i - 13, i + 1))
+            elif rule == "we-2of3":
+                hit = k_of_n(i, 2, 3, 2.0)
+            else:
+                hit = k_of_n(i, 4, 5, 1.0)
+            if hit is not None:
+                found.append((rule, hit))
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zs=st.lists(st.one_of(st.none(), st.sampled_from([0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 3.5, -3.5]),
+                          st.floats(-4, 4)), max_size=60),
+    rules=st.sets(st.sampled_from(RULES), min_size=1),
+)
+def test_the_one_pass_rule_engine_matches_the_rules_as_defined(zs, rules):
+    points = [
+        ChartPoint(str(i), 0.0 if z is None else z, 0.0, -3.0 if z is not None else 0.0,
+                   3.0 if z is not None else 0.0, 1.0 if z is not None else 0.0)
+        for i, z in enumerate(zs)
+    ]
+    assert [(s.rule, s.points) for s in find_signals(points, rules)] == _reference_signals(points, rules)

@@ -29,7 +29,6 @@ from .spc import (
     RULES,
     Chart,
     attribute_chart,
-    find_signals,
     laney_p_chart,
     p_chart,
     xmr_chart,
@@ -306,31 +305,27 @@ def _charts(runs: Sequence[Any], baseline: set[str], rules: tuple[str, ...]) -> 
     labels = [run.id for run in runs]
     base = [run for run in runs if run.id in baseline]
     # The baseline decides the chart and its parameters; every run of the stage is plotted.
-    reference = attribute_chart([r.failed_units for r in base], [r.units for r in base])
+    reference = attribute_chart([r.failed_units for r in base], [r.units for r in base], rules=())
     defects = [r.failed_units for r in runs]
     units = [r.units for r in runs]
     if reference.kind == LANEY_P_CHART:
-        fraction = laney_p_chart(defects, units, labels, center=reference.center, sigma_z=reference.sigma_z)
+        fraction = laney_p_chart(defects, units, labels, center=reference.center, sigma_z=reference.sigma_z, rules=rules)
     else:
-        fraction = p_chart(defects, units, labels, center=reference.center)
+        fraction = p_chart(defects, units, labels, center=reference.center, rules=rules)
     # The dispersion test is the baseline's: it is what chose the chart.
     charts = {DEFECT_FRACTION: replace(fraction, sigma_z=reference.sigma_z, dispersion_p_value=reference.dispersion_p_value)}
-    charts.update(_xmr(DPMO, DPMO_RANGE, runs, base, "dpmo"))
-    charts.update(_xmr(DURATION, DURATION_RANGE, runs, base, "duration_s"))
-    return {name: replace(chart, signals=find_signals(chart.points, _rules_for(name, rules))) for name, chart in charts.items()}
-
-
-def _rules_for(name: str, rules: tuple[str, ...]) -> tuple[str, ...]:
     # The pattern rules' false-alarm rates assume normal, independent points. A run's DPMO (a
-    # scaled binomial count) and its duration (skewed) are far from normal, and moving ranges
-    # overlap: on those charts only a point beyond its limits counts (DESIGN §3: the run rules
-    # apply to the attribute chart).
-    if name == DEFECT_FRACTION:
-        return rules
-    return tuple(rule for rule in rules if rule == "nelson-1")
+    # scaled binomial count) and its duration (skewed) are far from normal: on their charts
+    # only a point beyond its limits counts (DESIGN §3: the run rules are for the attribute chart).
+    beyond_only = tuple(rule for rule in rules if rule == "nelson-1")
+    charts.update(_xmr(DPMO, DPMO_RANGE, runs, base, "dpmo", beyond_only))
+    charts.update(_xmr(DURATION, DURATION_RANGE, runs, base, "duration_s", beyond_only))
+    return charts
 
 
-def _xmr(name: str, range_name: str, runs: Sequence[Any], base: Sequence[Any], attribute: str) -> dict[str, Chart]:
+def _xmr(
+    name: str, range_name: str, runs: Sequence[Any], base: Sequence[Any], attribute: str, rules: tuple[str, ...]
+) -> dict[str, Chart]:
     plotted = [run for run in runs if getattr(run, attribute) is not None]
     reference = [getattr(run, attribute) for run in base if getattr(run, attribute) is not None]
     if len(plotted) < 2 or len(reference) < 2:
@@ -338,6 +333,7 @@ def _xmr(name: str, range_name: str, runs: Sequence[Any], base: Sequence[Any], a
     center = sum(reference) / len(reference)
     mr_bar = sum(abs(b - a) for a, b in zip(reference, reference[1:])) / (len(reference) - 1)
     individuals, moving = xmr_chart(
-        [getattr(run, attribute) for run in plotted], [run.id for run in plotted], center=center, mr_bar=mr_bar
+        [getattr(run, attribute) for run in plotted], [run.id for run in plotted], center=center, mr_bar=mr_bar,
+        rules=rules,
     )
     return {name: individuals, range_name: moving}

@@ -107,7 +107,7 @@ class Chart:
 
 def p_chart(
     defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None,
-    *, center: float | None = None,
+    *, center: float | None = None, rules: Iterable[str] = RULES,
 ) -> Chart:  # fmt: skip
     """p chart of ``defects[i] / units[i]`` with limits p̄ ± 3·√(p̄(1−p̄)/nᵢ), clipped to [0, 1].
 
@@ -119,17 +119,18 @@ def p_chart(
         for label, d, n, s in zip(_labels(labels, len(units)), defects, units, sigmas)
     ]
     sigma_z, p_value = _dispersion(points) if len(points) >= 2 else (None, None)
-    return Chart(P_CHART, p_bar, points, find_signals(points), sigma_z, p_value)
+    return Chart(P_CHART, p_bar, points, find_signals(points, rules), sigma_z, p_value)
 
 
 def laney_p_chart(
     defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None,
-    *, center: float | None = None, sigma_z: float | None = None,
+    *, center: float | None = None, sigma_z: float | None = None, rules: Iterable[str] = RULES,
 ) -> Chart:  # fmt: skip
     """Laney's p′ chart: limits p̄ ± 3·σ_z·√(p̄(1−p̄)/nᵢ), σ_z = mean moving range of the runs'
     z-scores / d₂ (Laney 2002, *Improved control charts for attributes*). ``center`` and
     ``sigma_z`` given: limits frozen on a baseline's p̄ and σ_z."""
-    base = p_chart(defects, units, labels, center=center)
+    rules = tuple(rules)
+    base = p_chart(defects, units, labels, center=center, rules=rules)
     if sigma_z is None:
         sigma_z = base.sigma_z
     if sigma_z is None:  # every run alike, or p̄ at 0 or 1: nothing to widen
@@ -138,20 +139,21 @@ def laney_p_chart(
         _point(p.label, p.value, p.center, 3 * p.sigma * sigma_z, low=0.0, high=1.0, sigma=p.sigma * sigma_z)
         for p in base.points
     ]
-    return Chart(LANEY_P_CHART, base.center, points, find_signals(points), sigma_z, base.dispersion_p_value)
+    return Chart(LANEY_P_CHART, base.center, points, find_signals(points, rules), sigma_z, base.dispersion_p_value)
 
 
 def attribute_chart(
     defects: Sequence[int], units: Sequence[int], labels: Sequence[str] | None = None,
-    alpha: float = OVERDISPERSION_ALPHA,
+    alpha: float = OVERDISPERSION_ALPHA, rules: Iterable[str] = RULES,
 ) -> Chart:  # fmt: skip
     """The p chart, or Laney's p′ when the runs are overdispersed: Pearson's statistic Σzᵢ²
     is above what χ² with k−1 degrees of freedom gives with probability ``alpha``."""
     if len(units) < 2:
         raise ValueError(f"a control chart needs at least 2 runs, got {len(units)}")
-    base = p_chart(defects, units, labels)
+    rules = tuple(rules)
+    base = p_chart(defects, units, labels, rules=rules)
     if base.dispersion_p_value is not None and base.dispersion_p_value < alpha:
-        return laney_p_chart(defects, units, labels)
+        return laney_p_chart(defects, units, labels, rules=rules)
     return base
 
 
@@ -232,7 +234,7 @@ def chi2_sf(x: float, dof: int) -> float:
 
 def xmr_chart(
     values: Sequence[float], labels: Sequence[str] | None = None,
-    *, center: float | None = None, mr_bar: float | None = None,
+    *, center: float | None = None, mr_bar: float | None = None, rules: Iterable[str] = RULES,
 ) -> tuple[Chart, Chart]:  # fmt: skip
     """Individuals chart (x̄ ± 3·MR̄/d₂) and moving-range chart (0 to D₄·MR̄) of ``values``.
 
@@ -255,9 +257,11 @@ def xmr_chart(
     moving = [
         ChartPoint(name, r, mr_bar, 0.0, D4 * mr_bar, mr_sigma) for name, r in zip(names[1:], ranges)
     ]
+    rules = tuple(rules)
     return (
-        Chart(INDIVIDUALS, mean, individuals, find_signals(individuals)),
-        Chart(MOVING_RANGE, mr_bar, moving, find_signals(moving, ("nelson-1",))),
+        Chart(INDIVIDUALS, mean, individuals, find_signals(individuals, rules)),
+        # A moving range is not normal and its points overlap: only rule 1 applies to it.
+        Chart(MOVING_RANGE, mr_bar, moving, find_signals(moving, [r for r in rules if r == "nelson-1"])),
     )
 
 
@@ -291,81 +295,63 @@ def find_signals(points: Sequence[ChartPoint], rules: Iterable[str] = RULES) -> 
     limits (a limit clipped at 0 or 1 still counts where it is drawn). A point without a σ
     (σ = 0) breaks every pattern it would be part of. A pattern that goes on fires once,
     where it completes, and again each point it continues (as most SPC software does).
+
+    One pass: the pattern rules keep the length of the run that ends at each point (points
+    on one side, steps in one direction, alternating steps), so a chart of a thousand runs
+    costs a thousand steps, not a window per rule per point.
     """
-    chosen = [rule for rule in RULES if rule in set(rules)]
-    unknown = set(rules) - set(RULES)
+    wanted = set(rules)
+    unknown = wanted - set(RULES)
     if unknown:
         raise ValueError(f"unknown run rule {min(unknown)!r}; known: {', '.join(RULES)}")
+    beyond, one_side, trend, alternating, two_of_three, four_of_five = (rule in wanted for rule in RULES)
     zs = [p.z for p in points]
     signals: list[Signal] = []
-    for index in range(len(points)):
-        for rule in chosen:
-            found = _CHECKS[rule](points, zs, index)
-            if found is not None:
-                signals.append(Signal(rule, found))
+    side_run = trend_run = alternating_run = 0
+    last_sign = last_step = 0
+    previous: float | None = None
+    for i, z in enumerate(zs):
+        # The lengths of the runs that end here; a missing z-score ends each of them.
+        if z is None:
+            sign = step = 0
+        else:
+            sign = (z > 0) - (z < 0)
+            step = 0 if previous is None else (z > previous) - (z < previous)
+        side_run = side_run + 1 if sign and sign == last_sign else (1 if sign else 0)
+        trend_run = trend_run + 1 if step and step == last_step else (1 if step else 0)
+        alternating_run = alternating_run + 1 if step and step == -last_step else (1 if step else 0)
+        last_sign, last_step, previous = sign, step, z
+        if beyond:
+            point = points[i]
+            if (point.ucl is not None and point.value > point.ucl) or (point.lcl is not None and point.value < point.lcl):
+                signals.append(Signal("nelson-1", (i,)))
+        if one_side and side_run >= 9:
+            signals.append(Signal("nelson-2", tuple(range(i - 8, i + 1))))
+        if trend and trend_run >= 5:  # six points: five steps
+            signals.append(Signal("nelson-3", tuple(range(i - 5, i + 1))))
+        if alternating and alternating_run >= 13:  # fourteen points: thirteen steps
+            signals.append(Signal("nelson-4", tuple(range(i - 13, i + 1))))
+        if z is not None and abs(z) > 1.0:
+            if two_of_three:
+                found = _k_of_n(zs, i, 2, 3, 2.0)
+                if found:
+                    signals.append(Signal("we-2of3", found))
+            if four_of_five:
+                found = _k_of_n(zs, i, 4, 5, 1.0)
+                if found:
+                    signals.append(Signal("we-4of5", found))
     return signals
 
 
-def _beyond_limits(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-    point = points[i]
-    if (point.ucl is not None and point.value > point.ucl) or (point.lcl is not None and point.value < point.lcl):
-        return (i,)
-    return None
-
-
-def _window(zs: Sequence[float | None], i: int, length: int) -> list[float] | None:
-    if i + 1 < length:
+def _k_of_n(zs: Sequence[float | None], i: int, k: int, n: int, limit: float) -> tuple[int, ...] | None:
+    """At least ``k`` of the ``n`` points ending at ``i`` beyond ``limit`` σ on the side of
+    point ``i``, which must be one of them; every point of the window needs a z-score."""
+    last = zs[i]
+    if i + 1 < n or last is None or abs(last) <= limit:
         return None
-    window = zs[i + 1 - length : i + 1]
+    window = zs[i + 1 - n : i + 1]
     if any(z is None for z in window):
         return None
-    return window  # type: ignore[return-value]
-
-
-def _one_side(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-    window = _window(zs, i, 9)
-    if window and (all(z > 0 for z in window) or all(z < 0 for z in window)):
-        return tuple(range(i - 8, i + 1))
-    return None
-
-
-def _steps(zs: Sequence[float | None], i: int, length: int) -> list[float] | None:
-    """The differences between consecutive points of the ``length`` points ending at ``i``."""
-    window = _window(zs, i, length)
-    return [b - a for a, b in zip(window, window[1:])] if window else None
-
-
-def _trend(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-    steps = _steps(zs, i, 6)
-    if steps and (all(s > 0 for s in steps) or all(s < 0 for s in steps)):
-        return tuple(range(i - 5, i + 1))
-    return None
-
-
-def _alternating(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-    steps = _steps(zs, i, 14)
-    if steps and all(s != 0 for s in steps) and all((a > 0) != (b > 0) for a, b in zip(steps, steps[1:])):
-        return tuple(range(i - 13, i + 1))
-    return None
-
-
-def _k_of_n(k: int, n: int, beyond: float):  # type: ignore[no-untyped-def]
-    def check(points: Sequence[ChartPoint], zs: Sequence[float | None], i: int) -> tuple[int, ...] | None:
-        window = _window(zs, i, n)
-        if not window or abs(window[-1]) <= beyond:  # the last point must be one of them
-            return None
-        side = 1 if window[-1] > 0 else -1
-        hits = [i + 1 - n + j for j, z in enumerate(window) if z * side > beyond]
-        return tuple(hits) if len(hits) >= k else None
-
-    return check
-
-
-_CHECKS = {
-    "nelson-1": _beyond_limits,
-    "nelson-2": _one_side,
-    "nelson-3": _trend,
-    "nelson-4": _alternating,
-    "we-2of3": _k_of_n(2, 3, 2.0),
-    "we-4of5": _k_of_n(4, 5, 1.0),
-}
+    side = 1 if last > 0 else -1
+    hits = tuple(i + 1 - n + j for j, z in enumerate(window) if z * side > limit)  # type: ignore[operator]
+    return hits if len(hits) >= k else None
