@@ -15,6 +15,7 @@ from ..errors import EXIT_USAGE, EnterpriseError
 from . import (
     compliance_commands,
     flags_commands,
+    history_commands,
     merge_commands,
     security_commands,
     telemetry_commands,
@@ -26,6 +27,7 @@ GROUPS = (
     telemetry_commands,
     compliance_commands,
     flags_commands,
+    history_commands,
     security_commands,
     test_commands,
     merge_commands,

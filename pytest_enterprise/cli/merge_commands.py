@@ -153,7 +153,7 @@ def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[str], p
     report_zlib = b"".join(compressor.compress(piece.encode("utf-8")) for piece in pieces[:-1]) + compressor.flush()
     run_id = merged.record.run.id
     with HistoryStore(path) as store:
-        store.save_run(stored_copy(merged), quality, report_zlib=report_zlib)
+        store.save_run(stored_copy(merged.record, merged.mode), quality, report_zlib=report_zlib)
         store.record_audit_event(make_event(
             "history", run_id, "merge", before=None,
             after={"mode": merged.mode, "parts": [{"path": str(part.path), "sha256": part.sha256} for part in parts]},

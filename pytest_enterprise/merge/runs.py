@@ -66,23 +66,20 @@ def merge_parts(parts: list[Part], mode: str) -> MergedRun:
     return MergedRun(record, mode, notes)
 
 
-def stored_copy(merged: MergedRun) -> RunRecord:
-    """The record to hand the history store: in an environments merge the same test is there
+def stored_copy(record: RunRecord, mode: str | None) -> RunRecord:
+    """The record to hand the history store. In an environments merge the same test is there
     once per environment, and the store keys a run's tests on their node id, so each copy's
     node id there is qualified with its environment (``[py311] tests/test_a.py::test_x``).
     The stored report keeps the real node ids, each test with its environment."""
-    if merged.mode != ENVIRONMENTS:
-        return merged.record
+    if mode != ENVIRONMENTS:
+        return record
     tests = []
-    for test in merged.record.tests:
+    for test in record.tests:
         qualified = copy.copy(test)
         qualified.nodeid = f"[{test.stage}] {test.nodeid}"
         tests.append(qualified)
     return RunRecord(
-        run=merged.record.run,
-        tests=tests,
-        opportunity_definition=merged.record.opportunity_definition,
-        stages=merged.record.stages,
+        run=record.run, tests=tests, opportunity_definition=record.opportunity_definition, stages=record.stages
     )
 
 
