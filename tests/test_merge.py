@@ -220,3 +220,23 @@ def test_a_section_missing_from_a_part_is_said(suite, capsys):
     merged = json.loads((suite.path / "m.json").read_text())
     assert merged["flags"]["flags"]["beta"]["variants"] == {"on": {"tests": 1, "passed": 1}}
     assert any("has no flags section" in note for note in merged["merge"]["notes"])
+
+
+def test_tox_example_without_tox(pytester, monkeypatch, capsys):
+    """What examples/tox/tox.ini does, without tox: the suite once per environment, then merge."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "tox"
+    for name in ("pytest.ini", "test_example.py"):
+        (pytester.path / name).write_text((example / name).read_text())
+    monkeypatch.chdir(pytester.path)
+    for environment in ("py-a", "py-b"):
+        monkeypatch.setenv("TOX_ENV_NAME", environment)
+        result = pytester.runpytest_subprocess(*BASE, f"--enterprise-json=reports/{environment}.json")
+        assert result.ret == 0
+    monkeypatch.delenv("TOX_ENV_NAME")
+    command = "enterprise merge reports/py-a.json reports/py-b.json --output reports/merged.json --store reports/history.db"
+    assert command in (example / "tox.ini").read_text()
+    assert main(command.split()[1:]) == 0
+    merged = json.loads((pytester.path / "reports" / "merged.json").read_text())
+    assert merged["run"]["environment"] == "py-a+py-b" and merged["quality"]["rty"] == 100.0
+    assert main(["history", "list", "--store", "reports/history.db"]) == 0
+    assert "py-a+py-b" in capsys.readouterr().out
