@@ -40,6 +40,7 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..gates import configured_gates, evaluate
     from ..merge.parts import choose_mode, read_part
     from ..merge.runs import merge_parts
+    from ..report.loading import no_gc
     from ..quality.metrics import analyze_run
 
     if len(options.reports) < 2:
@@ -50,7 +51,9 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     if duplicates:
         raise UsageError(f"{duplicates[0]} is given more than once")
     # One part at a time: each report's parsed JSON is dropped once its run record is built.
-    parts = [read_part(path) for path in paths]
+    # The collector stays off while the records are built: millions of objects, no cycles.
+    with no_gc():
+        parts = [read_part(path) for path in paths]
     mode, why = choose_mode(parts, options.mode)
     merged = merge_parts(parts, mode)
     record = merged.record
