@@ -167,7 +167,7 @@ def _edited(path: Path, target: Path, change) -> str:
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
-        (lambda d: "missing.json", "missing.json: no such report file"),
+        (lambda d: "missing.json", "missing.json: report file not found"),
         (lambda d: (d / "x.json").write_text("{nope") and "x.json", "x.json:1: not valid JSON"),
         (lambda d: (d / "x.json").write_text('{"a": 1}') and "x.json", "not a pytest-enterprise run report"),
         (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, PermissionDeniedError
+from ..errors import InputError
 from .json_report import TOOL_NAME
 
 
@@ -31,16 +31,9 @@ class ReportFile:
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such report file") from None
-    except PermissionError:
-        raise PermissionDeniedError(f"{path}: permission denied reading the report") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a report file") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    from ..files import read_bytes as read_input
+
+    return read_input(path, what="report file")
 
 
 def parse_json(path: Path, raw: bytes) -> Any:

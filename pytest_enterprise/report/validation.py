@@ -258,15 +258,19 @@ def _additional_properties(argument: Any, schema: dict[str, Any]) -> Check | Non
 
 
 def _items(argument: Any, schema: dict[str, Any]) -> Check:
-    skip = len(schema.get("prefixItems", ()))
-    entry = _compiled(argument)
+    """``items`` and ``prefixItems`` together: the first checks the values after the prefix."""
+    prefix = [_compiled(sub) for sub in schema.get("prefixItems", ())]
+    rest = None if argument is None else _compiled(argument)
 
     def check(value: Any) -> None:
         if type(value) is not list:
             return
-        for index in range(skip, len(value)):
+        for index, item in enumerate(value):
+            entry = prefix[index] if index < len(prefix) else rest
+            if entry is None:
+                break
             try:
-                _check_one(entry, value[index])
+                _check_one(entry, item)
             except SchemaViolation as violation:
                 violation.path.insert(0, index)
                 raise
@@ -274,20 +278,8 @@ def _items(argument: Any, schema: dict[str, Any]) -> Check:
     return check
 
 
-def _prefix_items(argument: list[Any], schema: dict[str, Any]) -> Check:
-    compiled = [compile_schema(sub) for sub in argument]
-
-    def check(value: Any) -> None:
-        if type(value) is not list:
-            return
-        for index, (check_item, item) in enumerate(zip(compiled, value)):
-            try:
-                check_item(item)
-            except SchemaViolation as violation:
-                violation.path.insert(0, index)
-                raise
-
-    return check
+def _prefix_items(argument: list[Any], schema: dict[str, Any]) -> Check | None:
+    return None if "items" in schema else _items(None, schema)
 
 
 def _one_of(argument: list[Any], schema: dict[str, Any]) -> Check:
