@@ -294,7 +294,7 @@ CASES = [
                                                    "--notes", "n", "--store", "h.db"],
          prepare=_store(99), names=("h.db", "newer")),
     # --- CLI paths -----------------------------------------------------------------------------
-    Case("report-input-missing", {}, ["telemetry", "report", "--input", "nope.json"], names=("nope.json", "no such report file")),
+    Case("report-input-missing", {}, ["telemetry", "report", "--input", "nope.json"], names=("nope.json", "report file not found")),
     Case("report-input-a-directory", {"r.json/": b""}, ["telemetry", "report", "--input", "r.json"],
          names=("r.json", "directory")),
     Case("report-input-not-json", {"r.json": "{oops"}, ["telemetry", "report", "--input", "r.json"], names=("r.json",)),

@@ -15,13 +15,23 @@ from ..errors import EXIT_USAGE, EnterpriseError
 from . import (
     compliance_commands,
     flags_commands,
+    history_commands,
+    merge_commands,
     security_commands,
     telemetry_commands,
     test_commands,
 )
 from .common import add_config_option
 
-GROUPS = (telemetry_commands, compliance_commands, flags_commands, security_commands, test_commands)
+GROUPS = (
+    telemetry_commands,
+    compliance_commands,
+    flags_commands,
+    history_commands,
+    security_commands,
+    test_commands,
+    merge_commands,
+)
 
 EPILOG = """exit status: 0 ok; 1 a gate failed or findings above threshold;
 2 usage, config or input error; 3 permission denied"""

@@ -183,18 +183,9 @@ def _report_from_store(options: argparse.Namespace, config: Any) -> dict[str, An
 
 
 def _load_input(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such report file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read: {error}") from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from None
-    except RecursionError:
-        raise InputError(f"{path}: not valid JSON: nested too deeply") from None
-    except ValueError as error:  # an integer too long to convert
-        raise InputError(f"{path}: not valid JSON: {str(error).splitlines()[0]}") from None
+    from ..report.loading import read_json
+
+    data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("quality"), dict):
         raise InputError(f"{path}: not a pytest-enterprise report (no 'quality' object)")
     return data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from importlib import resources
 from typing import Any
@@ -59,15 +59,20 @@ def build_report(
     return report
 
 
-def report_chunks(header: dict[str, Any], tests: Iterable[TestResult]) -> Iterator[str]:
+def report_chunks(
+    header: dict[str, Any],
+    tests: Iterable[TestResult],
+    section: Callable[[TestResult], dict[str, Any]] | None = None,
+) -> Iterator[str]:
     """The report's compact JSON text in pieces: the header, then the tests, a few hundred
     at a time.
 
     No dict or string of the whole report is ever built, so memory stays flat however many
     tests ran; a piece per batch, not per test, spares the writer and the compressor a call
-    per test. The ``tests`` key comes last.
+    per test. The ``tests`` key comes last. ``section`` replaces ``result_section`` (a merge
+    adds each test's environment).
     """
-    encode_test = TestEncoder(result_section, _ENCODER.encode)  # the same text, faster
+    encode_test = TestEncoder(section or result_section, _ENCODER.encode)  # the same text, faster
     head = _ENCODER.encode(header)
     yield head[:-1] + ',"tests":['
     separator = ""

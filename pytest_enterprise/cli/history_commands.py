@@ -1,0 +1,187 @@
+"""``enterprise history list | show RUN | import REPORT.json | purge --older-than DAYS``:
+the runs kept in the history store (docs/history.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zlib
+from datetime import timedelta
+from typing import Any
+
+from ..errors import InputError, StoreError, UsageError
+from .common import add_config_option, add_store_option, load_config, open_store, require
+
+FORMATS = ("text", "json")
+
+
+def add_parser(groups: Any) -> None:
+    history = groups.add_parser("history", allow_abbrev=False, help="the runs kept in the history store")
+    commands = history.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    listing = commands.add_parser("list", allow_abbrev=False, help="stored runs, newest first")
+    listing.add_argument("--process", help="only runs of this process")
+    listing.add_argument("--limit", type=int, default=20, help="runs to list (default 20)")
+    listing.add_argument("--format", choices=FORMATS, default="text")
+    _common(listing, list_command)
+
+    show = commands.add_parser("show", allow_abbrev=False, help="one stored run (json: its report exactly)")
+    show.add_argument("run", metavar="RUN", help="the run id (see history list)")
+    show.add_argument("--format", choices=FORMATS, default="text")
+    _common(show, show_command)
+
+    importing = commands.add_parser("import", allow_abbrev=False, help="store a run from its enterprise-report.json")
+    importing.add_argument("report", metavar="REPORT", help="an enterprise-report.json (or a merged report)")
+    importing.add_argument("--replace", action="store_true", help="replace a stored run with the same id")
+    _common(importing, import_command)
+
+    purge = commands.add_parser("purge", allow_abbrev=False, help="delete runs and events older than DAYS")
+    purge.add_argument("--older-than", required=True, type=int, metavar="DAYS", help="age in days (0: everything before now)")
+    purge.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    _common(purge, purge_command)
+
+
+def _common(parser: argparse.ArgumentParser, handler: Any) -> None:
+    add_store_option(parser)
+    add_config_option(parser)
+    parser.set_defaults(handler=handler)
+
+
+def list_command(options: argparse.Namespace, extra: list[str]) -> int:
+    require(options.limit >= 1, "--limit must be at least 1")
+    config = load_config(options)
+    with open_store(options, config) as store:
+        runs = store.recent_runs(options.process, limit=options.limit)
+        where = store.path
+    if options.format == "json":
+        print(json.dumps([_summary_dict(run) for run in runs], indent=2))
+        return 0
+    if not runs:
+        which = f" of process {options.process!r}" if options.process else ""
+        print(f"no runs{which} stored in {where}")
+        return 0
+    from tabulate import tabulate
+
+    rows = [
+        (run.id, run.started_at, run.process, run.git_branch or "", run.environment or "", _number(run.units),
+         _number(run.defects), _dpmo(run.dpmo), _number(run.exit_status))
+        for run in runs
+    ]  # fmt: skip
+    headers = ("id", "started", "process", "branch", "environment", "units", "defects", "DPMO", "exit")
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+    return 0
+
+
+def show_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..report.json_report import dumps_report
+
+    config = load_config(options)
+    with open_store(options, config) as store:
+        report = store.load_report(options.run)
+    if not isinstance(report, dict) or not isinstance(report.get("run"), dict):
+        raise StoreError(f"history store: run {options.run!r} is not a run report; purge it or move the store aside")
+    if options.format == "json":
+        print(dumps_report(report))
+        return 0
+    from ..report.text import render_text
+
+    try:
+        print(render_text(report), end="")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise StoreError(f"history store: run {options.run!r} cannot be shown ({type(error).__name__}: {error})") from None
+    return 0
+
+
+def import_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..audit import make_event
+    from ..merge.runs import stored_copy
+    from ..quality.metrics import analyze_run
+    from ..report.json_report import record_from_report
+    from ..report.loading import load_report, no_gc
+
+    config = load_config(options)
+    report = load_report(options.report)
+    try:
+        with no_gc():
+            record = record_from_report(report.data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"{report.path}: cannot be read as a run record ({type(error).__name__}: {error})") from None
+    # The summary columns come from the same analyzer the plugin ran, not from the file's say-so.
+    quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds).to_dict()
+    merge = report.data.get("merge") or {}
+    run_id = record.run.id
+    with open_store(options, config) as store:
+        stored = _is_stored(store, run_id)
+        if stored and not options.replace:
+            raise UsageError(
+                f"{report.path}: run {run_id} is already in {store.path}; pass --replace to replace it"
+            )
+        store.save_run(stored_copy(record, merge.get("mode")), quality, report_zlib=zlib.compress(report.raw, 1))
+        store.record_audit_event(make_event(
+            "history", run_id, "replace" if stored else "import", before=None,
+            after={"path": str(report.path), "sha256": report.sha256, "tests": len(record.tests)},
+        ))  # fmt: skip
+        where = store.path
+    print(f"{'replaced' if stored else 'imported'} run {run_id} ({len(record.tests)} tests) from {report.path} into {where}")
+    return 0
+
+
+def purge_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..audit import make_event
+    from ..timeutil import format_timestamp, utc_now
+
+    require(options.older_than >= 0, "--older-than must be 0 or more days")
+    config = load_config(options)
+    with open_store(options, config) as store:
+        if options.dry_run:
+            cutoff = format_timestamp(utc_now() - timedelta(days=options.older_than))
+            runs, events = _older(store, cutoff)
+            print(f"would delete {runs} run(s) and {events} event(s) older than {options.older_than} days from {store.path}")
+            return 0
+        deleted = store.purge(options.older_than)
+        if deleted:
+            store.record_audit_event(make_event(
+                "history", str(store.path), "purge", before=None,
+                after={"older_than_days": options.older_than, "deleted": deleted},
+            ))  # fmt: skip
+        print(f"deleted {deleted} record(s) (runs and events) older than {options.older_than} days from {store.path}")
+    return 0
+
+
+def _older(store: Any, cutoff: str) -> tuple[int, int]:
+    """What ``purge`` would delete: runs by start, events by record time (text order is time
+    order in the store's fixed-width timestamps)."""
+    from ..timeutil import parse_timestamp
+
+    limit = parse_timestamp(cutoff)
+    runs = sum(1 for run in store.recent_runs(limit=2**31 - 1) if parse_timestamp(run.started_at) < limit)
+    events = sum(
+        1 for process in store.processes() for event in store.events(process) if parse_timestamp(event.recorded_at) < limit
+    )
+    return runs, events
+
+
+def _is_stored(store: Any, run_id: str) -> bool:
+    try:
+        store.load_report(run_id)
+    except StoreError as error:
+        # The store says "has no run with id" for an unknown id; anything else (an unreadable
+        # copy) means the id is taken.
+        return "has no run with id" not in str(error)
+    return True
+
+
+def _summary_dict(run: Any) -> dict[str, Any]:
+    return {
+        "id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "process": run.process,
+        "branch": run.git_branch, "commit": run.git_commit, "environment": run.environment, "units": run.units,
+        "defects": run.defects, "dpmo": run.dpmo, "rty": run.rty, "exit_status": run.exit_status,
+    }  # fmt: skip
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _dpmo(value: float | None) -> str:
+    return "no data" if value is None else f"{value:,.0f}"

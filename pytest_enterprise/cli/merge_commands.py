@@ -1,0 +1,194 @@
+"""``enterprise merge REPORT.json... --output merged.json``: one run from CI shards or from
+the environments of a tox run (docs/merge.md)."""
+
+from __future__ import annotations
+
+import argparse
+import zlib
+from pathlib import Path
+from typing import Any
+
+from ..errors import EXIT_GATE_FAILED, EXIT_OK, UsageError
+from .common import add_config_option, history_path, load_config
+
+
+def add_parser(groups: Any) -> None:
+    from ..merge.parts import AUTO, MODES
+
+    merge = groups.add_parser(
+        "merge",
+        allow_abbrev=False,
+        help="merge the JSON reports of CI shards or tox environments into one run",
+        description="Merge enterprise-report.json files of one suite's shards (each test in one part) or of"
+        " several environments (each environment a stage) into one run; every metric is recomputed.",
+    )
+    merge.add_argument("reports", nargs="+", metavar="REPORT", help="enterprise-report.json of each part")
+    merge.add_argument("--output", required=True, metavar="FILE", help="the merged report (written atomically)")
+    merge.add_argument("--mode", choices=MODES, default=AUTO, help="default auto: environments when the parts' tox environment or Python differ")
+    merge.add_argument(
+        "--store",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="also save the merged run in the history store (default: telemetry.history_path)",
+    )
+    add_config_option(merge)
+    merge.set_defaults(handler=merge_command)
+
+
+def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from ..gates import configured_gates, evaluate
+    from ..merge.parts import choose_mode, read_part
+    from ..merge.runs import merge_parts
+    from ..report.loading import no_gc
+    from ..quality.metrics import analyze_run
+
+    if len(options.reports) < 2:
+        raise UsageError("merge needs at least two reports; one part is already a run")
+    config = load_config(options)
+    paths = [Path(report) for report in options.reports]
+    duplicates = sorted({str(path) for path in paths if paths.count(path) > 1})
+    if duplicates:
+        raise UsageError(f"{duplicates[0]} is given more than once")
+    # One part at a time: each report's parsed JSON is dropped once its run record is built.
+    # The collector stays off while the records are built: millions of objects, no cycles.
+    with no_gc():
+        parts = [read_part(path) for path in paths]
+    mode, why = choose_mode(parts, options.mode)
+    merged = merge_parts(parts, mode)
+    record = merged.record
+    quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds).to_dict()
+    gates = evaluate(configured_gates(config.telemetry), quality)
+    if any(gate.failed for gate in gates) and record.run.exit_status in (None, 0, 1):
+        record.run.exit_status = EXIT_GATE_FAILED
+    store = history_path(options, config) if options.store is not None else None
+    header = _header(options, config, parts, merged, quality, gates, why, store)
+    pieces = _report_pieces(header, merged)
+    if store is not None:
+        _save(store, merged, quality, pieces, parts)
+    _write(options.output, pieces)
+    _summary(merged, quality, gates, why, options.output, store)
+    return EXIT_GATE_FAILED if any(gate.failed for gate in gates) else EXIT_OK
+
+
+def _header(
+    options: argparse.Namespace, config: Any, parts: list[Any], merged: Any, quality: dict[str, Any],
+    gates: list[Any], why: str, store: Path | None,
+) -> dict[str, Any]:
+    from ..merge.sections import merge_compliance, merge_flags, note_unmerged
+    from ..report.json_report import report_header
+
+    history = {"enabled": store is not None, "path": None if store is None else str(store), "saved": store is not None, "error": None}
+    header = report_header(merged.record, quality, gates, history)
+    notes = merged.notes
+    compliance = merge_compliance(
+        parts, merged.record, lambda frameworks: _compliance_context(config, frameworks),
+        lambda context: _manual_statuses(options, config, context), notes,
+    )  # fmt: skip
+    if compliance is not None:
+        header["compliance"] = compliance
+    flags = merge_flags(parts, notes)
+    if flags is not None:
+        header["flags"] = flags
+    note_unmerged(parts, notes)
+    header["merge"] = {
+        "mode": merged.mode,
+        "chosen": why,
+        "parts": [_part_entry(part) for part in parts],
+        "notes": notes,
+    }
+    return header
+
+
+def _part_entry(part: Any) -> dict[str, Any]:
+    run = part.record.run
+    entry = {
+        "path": str(part.path),
+        "sha256": part.sha256,
+        "run_id": run.id,
+        "environment": run.environment,
+        "python": run.python,
+        "tests": len(part.record.tests),
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "exit_status": run.exit_status,
+        "pytest_args": list(run.args),
+    }
+    if part.label:
+        entry["stage"] = part.label
+    return entry
+
+
+def _compliance_context(config: Any, frameworks: list[str]) -> Any:
+    from ..compliance.context import ComplianceContext
+
+    base = config.source.parent if config.source is not None else Path.cwd()
+    return ComplianceContext(config.compliance, base, frameworks or None)
+
+
+def _manual_statuses(options: argparse.Namespace, config: Any, context: Any) -> list[Any]:
+    """The manual statuses the plugin would have used: from the configured store, read only."""
+    from ..store.sqlite import HistoryStore
+
+    with HistoryStore(history_path(options, config)) as store:
+        return context.manual_statuses(store.control_statuses())
+
+
+def _report_pieces(header: dict[str, Any], merged: Any) -> list[str]:
+    from ..merge.parts import ENVIRONMENTS
+    from ..report.json_report import report_chunks, result_section
+
+    section = None
+    if merged.mode == ENVIRONMENTS:
+
+        def section(test: Any) -> dict[str, Any]:
+            return {**result_section(test), "environment": test.stage}
+
+    return [*report_chunks(header, merged.record.tests, section), "\n"]
+
+
+def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[str], parts: list[Any]) -> None:
+    from ..audit import make_event
+    from ..merge.runs import stored_copy
+    from ..store.sqlite import HistoryStore
+
+    compressor = zlib.compressobj(1)
+    report_zlib = b"".join(compressor.compress(piece.encode("utf-8")) for piece in pieces[:-1]) + compressor.flush()
+    run_id = merged.record.run.id
+    with HistoryStore(path) as store:
+        store.save_run(stored_copy(merged.record, merged.mode), quality, report_zlib=report_zlib)
+        store.record_audit_event(make_event(
+            "history", run_id, "merge", before=None,
+            after={"mode": merged.mode, "parts": [{"path": str(part.path), "sha256": part.sha256} for part in parts]},
+        ))  # fmt: skip
+
+
+def _write(output: str, pieces: list[str]) -> None:
+    from ..files import atomic_writer
+
+    with atomic_writer(output, what="merged report") as handle:
+        for piece in pieces:
+            handle.write(piece)
+
+
+def _summary(merged: Any, quality: dict[str, Any], gates: list[Any], why: str, output: str, store: Path | None) -> None:
+    from ..report.summary import sigma_text
+
+    run = merged.record.run
+    print(f"merged {why}")
+    for stage in quality["stages"] if merged.mode == "environments" else []:
+        fpy = "no data" if stage["fpy"] is None else f"{stage['fpy']:.2f} %"
+        print(f"  {stage['name']}: {stage['units']} units, FPY {fpy}")
+    rty = "no data" if quality["rty"] is None else f"{quality['rty']:.2f} %"
+    dpmo = "no data" if quality["dpmo"] is None else f"{quality['dpmo']:,.0f}"
+    print(
+        f"run {run.id}: {quality['units']} units, {quality['defects']} defects, DPMO {dpmo},"
+        f" sigma {sigma_text(quality)}, RTY {rty}, exit status {run.exit_status}"
+    )
+    for note in merged.notes:
+        print(f"note: {note}")
+    for gate in gates:
+        print(gate.describe())
+    print(f"wrote {output}")
+    if store is not None:
+        print(f"stored run {run.id} in {store}")

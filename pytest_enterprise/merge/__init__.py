@@ -1,0 +1,1 @@
+"""Merging the JSON reports of CI shards or tox environments into one run (docs/merge.md)."""

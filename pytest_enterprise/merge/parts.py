@@ -1,0 +1,95 @@
+"""The parts of a merge: each report file read back into its run record, and how the parts
+relate (CI shards of one run, or runs of one suite in several environments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..model import RunRecord
+from ..report.json_report import record_from_report
+from ..report.loading import load_report, no_gc
+
+SHARDS = "shards"
+ENVIRONMENTS = "environments"
+AUTO = "auto"
+MODES = (AUTO, SHARDS, ENVIRONMENTS)
+
+
+@dataclass
+class Part:
+    """One report of a merge; ``header`` is the report without its tests (those are in
+    ``record``), so a part costs what its run record costs, not its parsed JSON."""
+
+    path: Path
+    sha256: str
+    header: dict[str, Any]
+    record: RunRecord
+    label: str = ""  # the environment it stands for, in an environments merge
+
+    @property
+    def environment_key(self) -> tuple[str | None, str]:
+        run = self.record.run
+        return run.environment, run.python
+
+
+def read_part(path: str | Path) -> Part:
+    report = load_report(path)
+    data = report.data
+    try:
+        with no_gc():
+            record = record_from_report(data)
+    except (KeyError, TypeError, ValueError) as error:  # the schema leaves a few things open
+        raise InputError(f"{report.path}: cannot be read as a run record ({type(error).__name__}: {error})") from None
+    header = {key: value for key, value in data.items() if key != "tests"}
+    return Part(report.path, report.sha256, header, record)
+
+
+def choose_mode(parts: list[Part], requested: str) -> tuple[str, str]:
+    """The merge mode and why, in words for the user."""
+    keys = {part.environment_key for part in parts}
+    if requested == SHARDS:
+        if len(keys) > 1:
+            raise InputError(
+                f"--mode shards: the parts ran in different environments ({_describe_keys(parts)});"
+                " merge them with --mode environments"
+            )
+        return SHARDS, "shards (--mode shards)"
+    if requested == ENVIRONMENTS:
+        if len(keys) == 1:
+            raise InputError(
+                f"--mode environments: every part ran in the same environment ({_describe_keys(parts)});"
+                " merge them as shards"
+            )
+        return ENVIRONMENTS, "environments (--mode environments)"
+    if len(keys) > 1:
+        return ENVIRONMENTS, f"environments (auto: the parts ran in {len(keys)} environments: {_describe_keys(parts)})"
+    return SHARDS, "shards (auto: every part ran in the same environment and Python)"
+
+
+def label_environments(parts: list[Part]) -> None:
+    """Name each part's environment: the tox environment when that tells them apart, else the
+    Python version, else both."""
+    keys = {part.environment_key for part in parts}
+    names = {environment for environment, _ in keys}
+    pythons = {python for _, python in keys}
+    for part in parts:
+        environment, python = part.environment_key
+        if None not in names and len(names) == len(keys):
+            part.label = environment  # type: ignore[assignment]
+        elif len(pythons) == len(keys):
+            part.label = python or "unknown python"
+        else:
+            part.label = f"{environment or 'no tox env'} ({python or 'unknown python'})"
+
+
+def _describe_keys(parts: list[Part]) -> str:
+    seen: dict[tuple[str | None, str], list[str]] = {}
+    for part in parts:
+        seen.setdefault(part.environment_key, []).append(part.path.name)
+    return "; ".join(
+        f"{environment or 'no tox env'} / {python or 'unknown python'} in {', '.join(files)}"
+        for (environment, python), files in seen.items()
+    )

@@ -1,0 +1,242 @@
+"""``enterprise merge``: shards and environments give the metrics of one run; bad input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pytest_enterprise.cli.main import main
+from pytest_enterprise.report.json_report import load_schema
+
+SUITE_A = """
+import pytest
+
+def test_one():
+    pass
+
+def test_fails():
+    assert 0
+
+@pytest.mark.parametrize("n", range(4))
+def test_param(n):
+    pass
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup")
+
+def test_setup_error(broken):
+    pass
+
+@pytest.mark.skip
+def test_skipped():
+    pass
+"""
+SUITE_B = """
+import pytest
+
+def test_two():
+    pass
+
+@pytest.mark.xfail(strict=True)
+def test_xpass_strict():
+    pass
+
+def test_three():
+    pass
+"""
+SHARDS = ("test_one or test_fails", "test_param or test_setup_error or test_skipped", "test_suite_b")
+BASE = ("--enterprise-report", "--enterprise-no-history", "-p", "no:cacheprovider", "-p", "no:benchmark")
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    for name in ("ENTERPRISE_CONFIG", "ENTERPRISE_ENV", "TOX_ENV_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(test_suite_a=SUITE_A, test_suite_b=SUITE_B)
+    monkeypatch.chdir(pytester.path)
+    return pytester
+
+
+def run(pytester: pytest.Pytester, name: str, *args: str, workers: int = 0) -> Path:
+    path = pytester.path / name
+    extra = ("-n", str(workers)) if workers else ()
+    pytester.runpytest_subprocess(*BASE, f"--enterprise-json={path}", *extra, *args)
+    assert path.is_file()
+    return path
+
+
+def merge(*arguments: str) -> int:
+    return main(["merge", *arguments])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_three_shards_merge_to_the_metrics_of_one_run(suite, capsys, workers):
+    whole = json.loads(run(suite, "whole.json", workers=workers).read_text())
+    shards = [str(run(suite, f"shard{i}.json", "-k", expression, workers=workers)) for i, expression in enumerate(SHARDS)]
+    assert merge(*shards, "--output", "merged.json") == 0
+    merged = json.loads((suite.path / "merged.json").read_text())
+    assert merged["quality"] == whole["quality"]
+    assert merged["quality"]["units"] == 10 and merged["quality"]["defects"] == 3
+    assert sorted(t["nodeid"] for t in merged["tests"]) == sorted(t["nodeid"] for t in whole["tests"])
+    assert merged["run"]["deselected"] == 0  # every test ran in some shard
+    assert merged["merge"]["mode"] == "shards"
+    assert [part["tests"] for part in merged["merge"]["parts"]] == [2, 6, 3]
+    assert merged["run"]["exit_status"] == 1
+    assert "shards (auto" in capsys.readouterr().out
+
+
+def test_merged_report_is_schema_valid(suite):
+    jsonschema = pytest.importorskip("jsonschema")
+    for name, environment in (("py310.json", "py310"), ("py311.json", "py311")):
+        suite._monkeypatch.setenv("TOX_ENV_NAME", environment)
+        run(suite, name)
+    assert merge("py310.json", "py311.json", "--output", "env.json") == 0
+    shards = [str(run(suite, f"s{i}.json", "-k", expression)) for i, expression in enumerate(SHARDS)]
+    assert merge(*shards, "--output", "shards.json") == 0
+    for name in ("env.json", "shards.json"):
+        jsonschema.validate(json.loads((suite.path / name).read_text()), load_schema())
+
+
+def test_environments_rty_is_the_product_of_their_first_pass_yields(suite, monkeypatch, capsys):
+    """What tox does: the same suite in two environments, then one merge step."""
+    monkeypatch.setenv("TOX_ENV_NAME", "py310")
+    run(suite, "a.json")
+    monkeypatch.setenv("TOX_ENV_NAME", "py311")
+    run(suite, "b.json", "-k", "not test_fails")
+    assert merge("b.json", "a.json", "--output", "env.json", "--store", "h.db") == 0
+    report = json.loads((suite.path / "env.json").read_text())
+    quality = report["quality"]
+    stages = {stage["name"]: stage for stage in quality["stages"]}
+    assert list(stages) == ["py310", "py311"]
+    assert (stages["py310"]["units"], stages["py310"]["first_pass"]) == (10, 7)
+    assert (stages["py311"]["units"], stages["py311"]["first_pass"]) == (9, 7)
+    assert quality["rty"] == pytest.approx(7 / 10 * 7 / 9 * 100)
+    assert quality["units"] == 19  # tests x environments
+    assert report["run"]["environment"] == "py310+py311"
+    assert {t["environment"] for t in report["tests"]} == {"py310", "py311"}
+    assert "environments (auto" in capsys.readouterr().out
+    # Stored as one run, each environment's copy of a test under its own key.
+    with sqlite3.connect(suite.path / "h.db") as db:
+        assert db.execute("SELECT environment, units FROM runs").fetchall() == [("py310+py311", 19)]
+        keys = {row[0] for row in db.execute("SELECT nodeid FROM attempts")}
+    assert "[py310] test_suite_a.py::test_setup_error" in keys and "[py311] test_suite_a.py::test_setup_error" in keys
+    assert main(["history", "show", report["run"]["id"], "--store", "h.db", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == report
+
+
+def test_duplicate_test_in_shards_is_an_error(suite, capsys):
+    run(suite, "a.json", "-k", "test_one or test_two")
+    run(suite, "b.json", "-k", "test_two")
+    assert merge("a.json", "b.json", "--output", "m.json") == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "test_suite_b.py::test_two" in error and "a.json" in error and "b.json" in error
+    assert not (suite.path / "m.json").exists()
+
+
+def test_shards_that_each_collected_everything_count_what_none_ran_as_deselected(suite):
+    run(suite, "a.json", "-k", "test_one")
+    run(suite, "b.json", "-k", "test_two")
+    assert merge("a.json", "b.json", "--output", "m.json") == 0
+    assert json.loads((suite.path / "m.json").read_text())["run"]["deselected"] == 11 - 2
+
+
+def test_forced_modes_that_do_not_fit_are_refused(suite, monkeypatch, capsys):
+    run(suite, "a.json", "-k", "test_one")
+    run(suite, "b.json", "-k", "test_two")
+    assert merge("a.json", "b.json", "--output", "m.json", "--mode", "environments") == 2
+    assert "same environment" in capsys.readouterr().err
+    monkeypatch.setenv("TOX_ENV_NAME", "other")
+    run(suite, "c.json", "-k", "test_three")
+    assert merge("a.json", "c.json", "--output", "m.json", "--mode", "shards") == 2
+    assert "different environments" in capsys.readouterr().err
+    assert not (suite.path / "m.json").exists()
+
+
+def _edited(path: Path, target: Path, change) -> str:
+    data = json.loads(path.read_text())
+    change(data)
+    target.write_text(json.dumps(data))
+    return str(target)
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda d: "missing.json", "missing.json: report file not found"),
+        (lambda d: (d / "x.json").write_text("{nope") and "x.json", "x.json:1: not valid JSON"),
+        (lambda d: (d / "x.json").write_text('{"a": 1}') and "x.json", "not a pytest-enterprise run report"),
+        (
+            lambda d: _edited(d / "a.json", d / "x.json", lambda r: r["tests"][0].update(outcome="odd")),
+            "x.json: does not match the report schema at tests[0].outcome",
+        ),
+        (
+            lambda d: _edited(d / "a.json", d / "x.json", lambda r: r["run"].pop("python")),
+            "x.json: does not match the report schema at run: 'python' is required",
+        ),
+        (
+            lambda d: _edited(d / "b.json", d / "x.json", lambda r: r["run"].update(process="nightly")),
+            "process name 'nightly' differs from 'pytest'",
+        ),
+        (
+            lambda d: _edited(
+                d / "b.json", d / "x.json", lambda r: r["run"].update(git={"commit": "f" * 40, "branch": None, "dirty": False})
+            ),
+            "git commit",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(suite, capsys, setup, expected):
+    run(suite, "a.json", "-k", "test_one")
+    run(suite, "b.json", "-k", "test_two")
+    other = setup(suite.path)
+    assert merge("a.json", other, "--output", "m.json", "--store", "h.db") == 2
+    error = capsys.readouterr().err
+    assert expected in error and error.count("\n") == 1, error
+    assert not (suite.path / "m.json").exists() and not (suite.path / "h.db").exists()
+
+
+def test_one_part_only_is_refused(suite, capsys):
+    run(suite, "a.json")
+    assert merge("a.json", "--output", "m.json") == 2
+    assert "at least two reports" in capsys.readouterr().err
+
+
+def test_a_section_missing_from_a_part_is_said(suite, capsys):
+    run(suite, "a.json", "-k", "test_one")
+    run(suite, "b.json", "-k", "test_two")
+    _edited(suite.path / "b.json", suite.path / "b.json", lambda r: r.update(flags={
+        "flag_file": "flags.yaml", "environment": "ci",
+        "flags": {"beta": {"values": ["on", "off"], "variants": {"on": {"tests": 1, "passed": 1}}}},
+        "warnings": [{"flag": "beta", "kind": "untested-variant", "message": "no test ran flag 'beta' as 'off'"}],
+    }))  # fmt: skip
+    assert merge("a.json", "b.json", "--output", "m.json") == 0
+    out = capsys.readouterr().out
+    assert "a.json: has no flags section" in out
+    merged = json.loads((suite.path / "m.json").read_text())
+    assert merged["flags"]["flags"]["beta"]["variants"] == {"on": {"tests": 1, "passed": 1}}
+    assert any("has no flags section" in note for note in merged["merge"]["notes"])
+
+
+def test_tox_example_without_tox(pytester, monkeypatch, capsys):
+    """What examples/tox/tox.ini does, without tox: the suite once per environment, then merge."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "tox"
+    for name in ("pytest.ini", "test_example.py"):
+        (pytester.path / name).write_text((example / name).read_text())
+    monkeypatch.chdir(pytester.path)
+    for environment in ("py-a", "py-b"):
+        monkeypatch.setenv("TOX_ENV_NAME", environment)
+        result = pytester.runpytest_subprocess(*BASE, f"--enterprise-json=reports/{environment}.json")
+        assert result.ret == 0
+    monkeypatch.delenv("TOX_ENV_NAME")
+    command = "enterprise merge reports/py-a.json reports/py-b.json --output reports/merged.json --store reports/history.db"
+    assert command in (example / "tox.ini").read_text()
+    assert main(command.split()[1:]) == 0
+    merged = json.loads((pytester.path / "reports" / "merged.json").read_text())
+    assert merged["run"]["environment"] == "py-a+py-b" and merged["quality"]["rty"] == 100.0
+    assert main(["history", "list", "--store", "reports/history.db"]) == 0
+    assert "py-a+py-b" in capsys.readouterr().out
