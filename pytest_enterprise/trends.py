@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .model import DEFECT_OUTCOMES
 from .quality import control, flaky
 from .store.series import SeriesRun, TestInRun
 from .timeutil import format_timestamp, parse_timestamp
 
 #: ``branch``/``environment`` arguments: every value (not "only runs without one", which None is).
 ANY = object()
+#: The newest runs a finishing run's charts plot: far more than the longest run rule (14
+#: points) looks back, and the cost stays flat however long the stage grows.
+RUN_CHART_POINTS = 100
 
 
 def spc_settings(telemetry: Any) -> dict[str, Any]:
@@ -149,10 +153,12 @@ def run_trends(store: Any, record: Any, quality: Any, telemetry: Any) -> RunTren
     process = record.run.process
     history = store.series_runs(process, series=series_key)
     spc = control.control_series(
-        process, *series_key, [*history, this], store.spc_baselines(process), **spc_settings(telemetry)
+        process, *series_key, [*history, this], store.spc_baselines(process), **spc_settings(telemetry),
+        newest=RUN_CHART_POINTS,
     )
     trends = RunTrends(spc, this.id)
-    failed_first = [test.nodeid for test in record.tests if test.is_unit and not test.first_pass]
+    # First attempt a defect (TestResult.first_pass, without its per-test property calls).
+    failed_first = [test.nodeid for test in record.tests if test.attempts and test.attempts[0].outcome in DEFECT_OUTCOMES]
     if not failed_first:
         return trends
     settings = flaky_settings(telemetry)

@@ -97,6 +97,8 @@ def test_a_v6_store_gets_the_opportunity_definition_of_its_runs_at_migration(tmp
     conn = sqlite3.connect(path)
     with conn:  # back to v6: the column as an older store has it (absent), then the version
         conn.execute("DROP TABLE spc_baselines")
+        conn.execute("DROP INDEX runs_series")
+        conn.execute("ALTER TABLE run_tests DROP COLUMN nodeid_index")
         conn.execute("ALTER TABLE runs DROP COLUMN opportunity_definition")
         conn.execute("PRAGMA user_version = 6")
     conn.close()
@@ -122,9 +124,19 @@ def test_tests_in_runs_finds_failed_and_rerun_tests_and_their_packed_passes(stor
     assert store.tests_in_runs([]) == {}
 
 
-def test_a_damaged_packed_row_is_a_store_error_naming_the_run(store, tmp_path):
+def test_a_row_stored_before_the_index_is_read_by_its_node_ids(store):
+    save(store, run_record("a", at(1), [passed("t::x"), passed("t::é"), outcomes("t::y", "failed")]))
+    indexed = store.tests_in_runs(["a"], ["t::x", "t::é", "t::nope"])
+    store._conn.execute("UPDATE run_tests SET nodeid_index = NULL")
+    store._conn.commit()
+    assert store.tests_in_runs(["a"], ["t::x", "t::é", "t::nope"]) == indexed
+    assert set(indexed) == {"t::x", "t::é"}
+
+
+@pytest.mark.parametrize("damage", ["nodeid_index = x'00'", "nodeid_index = NULL, nodeids_zlib = x'00'"])
+def test_a_damaged_packed_row_is_a_store_error_naming_the_run(store, damage):
     save(store, run_record("a", at(1), [passed("t::x"), outcomes("t::y", "failed")]))
-    store._conn.execute("UPDATE run_tests SET nodeids_zlib = x'00'")
+    store._conn.execute(f"UPDATE run_tests SET {damage}")
     store._conn.commit()
     assert store._conn.execute("SELECT COUNT(*) FROM run_tests").fetchone() == (1,)
     with pytest.raises(StoreError, match="run 'a' cannot be read back"):
@@ -284,7 +296,7 @@ def test_flips_and_commits_are_compared_within_one_branch_and_environment(store)
     assert verdicts["t::x"].flips == 0 and verdicts["t::x"].verdict == flaky.STABLE
     assert verdicts["t::y"].flips == 0 and verdicts["t::y"].same_commit == () and verdicts["t::y"].verdict == flaky.STABLE
     # The same commit passing and failing in one environment is evidence, whatever the branch.
-    mixed = [replace(o, environment=None) for o in flaky.observations(runs, store.tests_in_runs([r.id for r in runs]))["t::y"]]
+    mixed = [o._replace(environment=None) for o in flaky.observations(runs, store.tests_in_runs([r.id for r in runs]))["t::y"]]
     assert flaky.assess("t::y", mixed).same_commit == ("one",)
 
 

@@ -137,7 +137,7 @@ def test_a_damaged_run_record_is_one_line_exit_2(project, capsys):
     fill(project, 12)
     conn = sqlite3.connect(project / STORE)
     with conn:
-        conn.execute("UPDATE run_tests SET nodeids_zlib = x'0102' WHERE run_id = 'r05'")
+        conn.execute("UPDATE run_tests SET nodeid_index = x'0102' WHERE run_id = 'r05'")
     conn.close()
     code, out, err = run(capsys, "telemetry", "flaky")
     assert code == 2 and out == ""

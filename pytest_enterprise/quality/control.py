@@ -145,8 +145,18 @@ class SeriesControl:
             if everywhere:
                 return f"no signal at this run; {self._earlier(everywhere)} {context}"
         if not everywhere:
-            return f"in control over {len(self.stage.runs)} runs {context}"
+            return f"in control over {self._span()} {context}"
         return f"not in control: {self._earlier(everywhere)} {context}"
+
+    def _windowed(self) -> bool:
+        return len(self.charts[DEFECT_FRACTION].points) < len(self.stage.runs)
+
+    def _span(self) -> str:
+        """``34 runs``, or ``the last 100 of 1,000 runs`` when the charts show only the newest."""
+        total = len(self.stage.runs)
+        if self._windowed():
+            return f"the last {len(self.charts[DEFECT_FRACTION].points):,} of {total:,} runs"
+        return f"{total:,} runs"
 
     def signals_at_any(self) -> list[tuple[str, Any]]:
         """The signals of the run-judging charts anywhere in the stage, in run order."""
@@ -158,7 +168,8 @@ class SeriesControl:
         name, latest = signals[-1]
         run = self.charts[name].points[latest.at].label
         noun = "signal" if len(signals) == 1 else "signals"
-        return f"{len(signals)} {noun} in this stage, the latest {latest.rule} on the {CHART_TITLES[name]} chart at run {run}"
+        where = self._span() if self._windowed() else "this stage"
+        return f"{len(signals)} {noun} in {where}, the latest {latest.rule} on the {CHART_TITLES[name]} chart at run {run}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,9 +285,12 @@ def control_series(
     baseline_runs: int = DEFAULT_BASELINE_RUNS,
     min_runs: int = DEFAULT_MIN_RUNS,
     rules: Iterable[str] = RULES,
+    newest: int | None = None,
 ) -> SeriesControl:
     """The control state of one series (its runs oldest first). ``baselines`` are its
-    ``BaselineRow``s oldest first (other series' rows are ignored)."""
+    ``BaselineRow``s oldest first (other series' rows are ignored). With ``newest``, the
+    charts plot only the stage's newest runs (the limits still come from its baseline): what
+    one run is judged on, when the stage is long."""
     if not 2 <= min_runs <= baseline_runs:
         raise ValueError(f"need 2 <= min_runs <= baseline_runs, got {min_runs} and {baseline_runs}")
     rules = tuple(rules)
@@ -285,7 +299,9 @@ def control_series(
     limits = _limits(stage, own, baseline_runs, min_runs)
     control = SeriesControl(process, branch, environment, stage, limits, runs_by_id={r.id: r for r in stage.runs})
     if limits.state != INSUFFICIENT:
-        control.charts = _charts(stage.runs, set(limits.run_ids), rules)
+        baseline = set(limits.run_ids)
+        plotted = stage.runs[-newest:] if newest else stage.runs
+        control.charts = _charts(plotted, [run for run in stage.runs if run.id in baseline], rules)
     return control
 
 
@@ -301,10 +317,9 @@ def _limits(stage: Stage, baselines: Sequence[Any], baseline_runs: int, min_runs
     return Limits(FROZEN, tuple(ids[:baseline_runs]), f"the first {baseline_runs} runs of the stage")
 
 
-def _charts(runs: Sequence[Any], baseline: set[str], rules: tuple[str, ...]) -> dict[str, Chart]:
+def _charts(runs: Sequence[Any], base: Sequence[Any], rules: tuple[str, ...]) -> dict[str, Chart]:
     labels = [run.id for run in runs]
-    base = [run for run in runs if run.id in baseline]
-    # The baseline decides the chart and its parameters; every run of the stage is plotted.
+    # The baseline decides the chart and its parameters; ``runs`` are plotted against them.
     reference = attribute_chart([r.failed_units for r in base], [r.units for r in base], rules=())
     defects = [r.failed_units for r in runs]
     units = [r.units for r in runs]

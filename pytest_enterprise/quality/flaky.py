@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..model import DEFECT_OUTCOMES, UNIT_OUTCOMES
 from .sigma import proportion_ci
@@ -37,9 +37,8 @@ DEFAULT_FLIP_THRESHOLD = 0.1
 DEFAULT_OUTAGE_THRESHOLD = 0.8
 
 
-@dataclass(frozen=True)
-class Observation:
-    """One test in one run."""
+class Observation(NamedTuple):
+    """One test in one run. A named tuple: an analysis of a long history makes many."""
 
     run_id: str
     started_at: str  # RFC 3339; runs are ordered by it
@@ -229,26 +228,23 @@ def observations(runs: Sequence[Any], tests: Mapping[str, Sequence[Any]]) -> dic
     the test was not a unit (skipped, xfailed) is no observation of it."""
     by_id = {run.id: run for run in runs}
     found: dict[str, list[Observation]] = {}
+    passed_at_once = ("passed",)
     for nodeid, entries in tests.items():
         kept = found[nodeid] = []
         for entry in entries:
             run = by_id.get(entry.run_id)
-            outcomes = entry.outcomes
-            if run is None or not any(outcome in UNIT_OUTCOMES for outcome in outcomes):
+            if run is None:
                 continue
+            outcomes = entry.outcomes
+            if outcomes == passed_at_once:  # nearly every entry: no questions to ask
+                first = final = True
+            elif any(outcome in UNIT_OUTCOMES for outcome in outcomes):
+                first, final = outcomes[0] not in DEFECT_OUTCOMES, outcomes[-1] not in DEFECT_OUTCOMES
+            else:
+                continue  # skipped or xfailed throughout: no observation of the test
             kept.append(
-                Observation(
-                    run_id=run.id,
-                    started_at=run.started_at,
-                    commit=run.commit,
-                    dirty=run.dirty,
-                    passed_first=outcomes[0] not in DEFECT_OUTCOMES,
-                    passed_final=outcomes[-1] not in DEFECT_OUTCOMES,
-                    reruns=len(outcomes) - 1,
-                    rerun_seconds=entry.rerun_seconds,
-                    branch=run.branch,
-                    environment=run.environment,
-                )
+                Observation(run.id, run.started_at, run.commit, run.dirty, first, final, len(outcomes) - 1,
+                            entry.rerun_seconds, run.branch, run.environment)  # fmt: skip
             )
     return found
 

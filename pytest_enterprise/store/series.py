@@ -13,11 +13,13 @@ from typing import Any
 # failed_units on the way).
 SERIES_COLUMNS = (
     "id", "started_at", "git_branch", "environment", "git_commit", "git_dirty", "units",
-    "final_yield", "dpmo", "duration_s", "opportunity_definition", "interrupted",
+    # final_yield = 100·passes/units, so this gives back the integer count of failed units.
+    "CAST(ROUND(units * (100.0 - final_yield) / 100.0) AS INTEGER)",
+    "dpmo", "duration_s", "opportunity_definition", "interrupted",
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeriesRun:
     """What the control charts and the flaky analysis need of one stored run."""
 
@@ -35,26 +37,14 @@ class SeriesRun:
     interrupted: bool
 
 
-def series_run(row: tuple[Any, ...]) -> SeriesRun:
-    run_id, started, branch, environment, commit, dirty, units, final_yield, dpmo, duration, definition, interrupted = row
-    failed = None
-    if units is not None and final_yield is not None:
-        # final_yield = 100·passes/units, so this gives back the integer count exactly.
-        failed = round(units * (100.0 - final_yield) / 100.0)
-    return SeriesRun(
-        id=run_id,
-        started_at=started,
-        branch=branch,
-        environment=environment,
-        commit=commit,
-        dirty=None if dirty is None else bool(dirty),
-        units=units,
-        failed_units=failed,
-        dpmo=dpmo,
-        duration_s=duration,
-        opportunity_definition=definition,
-        interrupted=bool(interrupted),
-    )
+def series_runs_from_rows(rows: list[tuple[Any, ...]]) -> list[SeriesRun]:
+    """``SeriesRun``s from rows of ``SERIES_COLUMNS``. SQLite has no booleans: 0/1, and NULL
+    for an unknown dirty state. One comprehension, as a finishing run reads a whole series."""
+    return [
+        SeriesRun(run_id, started, branch, environment, commit, None if dirty is None else dirty == 1,
+                  units, failed, dpmo, duration, definition, interrupted == 1)  # fmt: skip
+        for run_id, started, branch, environment, commit, dirty, units, failed, dpmo, duration, definition, interrupted in rows
+    ]
 
 
 @dataclass(frozen=True)

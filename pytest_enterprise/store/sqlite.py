@@ -36,7 +36,7 @@ from ..model import RunRecord
 from ..report.json_report import build_report, dumps_report, record_from_report
 from ..timeutil import format_timestamp, parse_timestamp, utc_now
 from ..utf8 import utf8_safe
-from .packed_tests import PackedTests, find_packed, pack_tests, packed_present
+from .packed_tests import PackedTests, find_packed, nodeid_hash, pack_tests, packed_present
 from .series import (
     BASELINE_COLUMNS,
     SERIES_COLUMNS,
@@ -44,7 +44,7 @@ from .series import (
     SeriesRun,
     TestInRun,
     baseline_row,
-    series_run,
+    series_runs_from_rows,
 )
 
 __all__ = [
@@ -240,6 +240,12 @@ MIGRATIONS: tuple[tuple[str | Callable[[sqlite3.Connection], None], ...], ...] =
         )
         """,
         "CREATE INDEX spc_baselines_series ON spc_baselines (process, id)",
+        # Covers series_runs, so the charts read no run row: the rows hold each run's report,
+        # and the columns after it (added by later versions) sit past its overflow pages.
+        "CREATE INDEX runs_series ON runs (process, git_branch, environment, started_at, id, git_commit,"
+        " git_dirty, units, final_yield, dpmo, duration_s, opportunity_definition, interrupted)",
+        # packed_tests.PackedTests.nodeid_index; NULL in rows stored before.
+        "ALTER TABLE run_tests ADD COLUMN nodeid_index BLOB",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -531,9 +537,10 @@ class HistoryStore:
                 return
             if packed is not None:
                 conn.execute(
-                    "INSERT INTO run_tests (run_id, tests, nodeids_zlib, durations, workers_zlib)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (run.id, packed.count, packed.nodeids_zlib, packed.durations, packed.workers_zlib),
+                    "INSERT INTO run_tests (run_id, tests, nodeids_zlib, durations, workers_zlib, nodeid_index)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (run.id, packed.count, packed.nodeids_zlib, packed.durations, packed.workers_zlib,
+                     packed.nodeid_index),
                 )
             # A generator, built here so that a retried transaction starts it afresh.
             conn.executemany(
@@ -841,12 +848,14 @@ class HistoryStore:
         if series is not None:
             where += " AND git_branch IS ? AND environment IS ?"
             params += series
-        sql = f"SELECT {', '.join(SERIES_COLUMNS)} FROM runs {where} ORDER BY started_at DESC, rowid DESC"
+        # Ties in started_at go by id: ordering by rowid too would forgo the covering index.
+        sql = f"SELECT {', '.join(SERIES_COLUMNS)} FROM runs {where} ORDER BY started_at DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params += (limit,)
         rows = self._query(sql, params, f"reading the runs of {process}")
-        return [series_run(row) for row in reversed(rows)]
+        rows.reverse()
+        return series_runs_from_rows(rows)
 
     def spc_baselines(self, process: str) -> list[BaselineRow]:
         """Every baseline change of ``process``'s series, oldest first."""
@@ -917,8 +926,12 @@ class HistoryStore:
                 )
                 for run_id, nodeid, attempt, outcome, duration in rows:
                     found.setdefault(nodeid, {}).setdefault(run_id, []).append((attempt, outcome, duration))
+            # The node ids are read only from rows without an index (stored before it existed).
             packed = self._query(
-                f"SELECT run_id, tests, nodeids_zlib FROM run_tests WHERE {in_runs}", tuple(run_ids), action
+                "SELECT run_id, tests, CASE WHEN nodeid_index IS NULL THEN nodeids_zlib END, nodeid_index"
+                f" FROM run_tests WHERE {in_runs}",
+                tuple(run_ids),
+                action,
             )
         result: dict[str, list[TestInRun]] = {}
         for nodeid, runs in found.items():
@@ -927,13 +940,15 @@ class HistoryStore:
                 attempts.sort()
                 rerun_seconds = sum(duration for _, _, duration in attempts[:-1])
                 tests.append(TestInRun(run_id, tuple(outcome for _, outcome, _ in attempts), rerun_seconds))
-        for run_id, count, nodeids_zlib in packed:
+        keys = {nodeid: nodeid_hash(nodeid) for nodeid in wanted}
+        for run_id, count, nodeids_zlib, index in packed:
             try:
-                present = packed_present(nodeids_zlib, count, wanted)
+                present = packed_present(nodeids_zlib, count, keys, index)
             except (ValueError, zlib.error, UnicodeDecodeError) as exc:
                 raise self._unreadable(run_id, exc) from exc
+            passed_at_once = TestInRun(run_id, ("passed",), 0.0)  # one object per run, shared
             for nodeid in present:
-                result.setdefault(nodeid, []).append(TestInRun(run_id, ("passed",), 0.0))
+                result.setdefault(nodeid, []).append(passed_at_once)
         return result
 
     # -- opening ------------------------------------------------------------------------------
