@@ -249,3 +249,20 @@ def test_history_pages_through_many_runs(tmp_path):
         for limit in (1, 15, 16, 17, 33, 50, 100):
             assert history(store, "t.py::test_x", limit) == expected_history(runs, "t.py::test_x", limit)
         assert history(store, "t.py::test_3", 100) == expected_history(runs, "t.py::test_3", 100) != []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.text(st.characters(blacklist_characters="\n"), min_size=1, max_size=30), min_size=1, max_size=40, unique=True),
+    others=st.lists(st.text(min_size=1, max_size=30), max_size=10),
+    pick=st.integers(0, 40),
+)
+def test_the_hash_index_answers_as_the_node_ids_do(names, others, pick):
+    from pytest_enterprise.store.packed_tests import nodeid_hash, packed_present
+
+    packed, _ = pack_tests([passed_once(name) for name in names])
+    wanted = {utf8_safe(n) for n in [*names[:pick], *others]}
+    keys = {nodeid: nodeid_hash(nodeid) for nodeid in wanted}
+    by_index = packed_present(None, packed.count, keys, packed.nodeid_index)
+    by_names = packed_present(packed.nodeids_zlib, packed.count, keys)
+    assert sorted(by_index) == sorted(by_names) == sorted(w for w in wanted if w in {utf8_safe(n) for n in names})
