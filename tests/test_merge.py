@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,20 +55,43 @@ SHARDS = ("test_one or test_fails", "test_param or test_setup_error or test_skip
 BASE = ("--enterprise-report", "--enterprise-no-history", "-p", "no:cacheprovider", "-p", "no:benchmark")
 
 
+@pytest.fixture(scope="module")
+def made_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[Any, Path]:
+    """Reports already made in this module, by what made them: each distinct pytest run of the
+    suite happens once per module, and the tests that need it get a copy."""
+    cache: dict[Any, Path] = {"folder": tmp_path_factory.mktemp("merge-reports")}
+    return cache
+
+
 @pytest.fixture
-def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, made_reports: dict[Any, Path]) -> pytest.Pytester:
     for name in ("ENTERPRISE_CONFIG", "ENTERPRISE_ENV", "TOX_ENV_NAME"):
         monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_suite_a=SUITE_A, test_suite_b=SUITE_B)
     monkeypatch.chdir(pytester.path)
+    pytester.made_reports = made_reports  # type: ignore[attr-defined]
     return pytester
 
 
 def run(pytester: pytest.Pytester, name: str, *args: str, workers: int = 0) -> Path:
+    """The report of the suite run with ``args`` (under $TOX_ENV_NAME as now set), as ``name``.
+
+    Runs with xdist workers run in a subprocess (``-n`` needs one); the others in-process,
+    the same plugin code without a new interpreter. A run made before in this module is
+    copied, not run again: its report is the same but for the run's id and times."""
+    made = pytester.made_reports  # type: ignore[attr-defined]
+    key = (args, workers, os.environ.get("TOX_ENV_NAME"))
     path = pytester.path / name
-    extra = ("-n", str(workers)) if workers else ()
-    pytester.runpytest_subprocess(*BASE, f"--enterprise-json={path}", *extra, *args)
-    assert path.is_file()
+    if key not in made:
+        if workers:
+            result = pytester.runpytest_subprocess(*BASE, f"--enterprise-json={path}", "-n", str(workers), *args)
+        else:
+            result = pytester.runpytest_inprocess(*BASE, f"--enterprise-json={path}", *args)
+        assert path.is_file(), str(result.outlines[-20:])
+        made[key] = made["folder"] / f"{len(made)}.json"
+        shutil.copyfile(path, made[key])
+    else:
+        shutil.copyfile(made[key], path)
     return path
 
 
@@ -75,7 +101,9 @@ def merge(*arguments: str) -> int:
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_three_shards_merge_to_the_metrics_of_one_run(suite, capsys, workers):
-    whole = json.loads(run(suite, "whole.json", workers=workers).read_text())
+    # The whole suite in one run, without xdist: the metrics do not depend on the workers, and
+    # the shards run with -n 2 (in subprocesses) prove that parts made under xdist merge too.
+    whole = json.loads(run(suite, "whole.json").read_text())
     shards = [str(run(suite, f"shard{i}.json", "-k", expression, workers=workers)) for i, expression in enumerate(SHARDS)]
     assert merge(*shards, "--output", "merged.json") == 0
     merged = json.loads((suite.path / "merged.json").read_text())
@@ -230,7 +258,7 @@ def test_tox_example_without_tox(pytester, monkeypatch, capsys):
     monkeypatch.chdir(pytester.path)
     for environment in ("py-a", "py-b"):
         monkeypatch.setenv("TOX_ENV_NAME", environment)
-        result = pytester.runpytest_subprocess(*BASE, f"--enterprise-json=reports/{environment}.json")
+        result = pytester.runpytest_inprocess(*BASE, f"--enterprise-json=reports/{environment}.json")
         assert result.ret == 0
     monkeypatch.delenv("TOX_ENV_NAME")
     command = "enterprise merge reports/py-a.json reports/py-b.json --output reports/merged.json --store reports/history.db"
@@ -240,3 +268,44 @@ def test_tox_example_without_tox(pytester, monkeypatch, capsys):
     assert merged["run"]["environment"] == "py-a+py-b" and merged["quality"]["rty"] == 100.0
     assert main(["history", "list", "--store", "reports/history.db"]) == 0
     assert "py-a+py-b" in capsys.readouterr().out
+
+
+def test_fast_reader_gives_the_general_paths_record(tmp_path):
+    """report.fast_read against json.loads + the schema check + record_from_report."""
+    from pytest_enterprise.merge.parts import read_part
+    from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, TestResult
+    from pytest_enterprise.quality.metrics import analyze_run
+    from pytest_enterprise.report.fast_read import read_record
+    from pytest_enterprise.report.json_report import _ENCODER, build_report, dumps_report, record_from_report
+    from pytest_enterprise.report.json_report import result_section
+
+    def passed(nodeid: str, call: float, **extra: Any) -> TestResult:
+        phases = [Phase("setup", "passed", 0.0001), Phase("call", "passed", call), Phase("teardown", "passed", 0.0001)]
+        return TestResult(nodeid, [Attempt(1, "passed", phases)], **extra)
+
+    failed = [Phase("setup", "passed", 0.0), Phase("call", "failed", 0.5), Phase("teardown", "passed", 0.0)]
+    tests = [
+        passed("t.py::a", 0.001), passed("t.py::b", 0.002, worker="gw1"), passed('t.py::c["q\\\\"]', 0.003),
+        passed("t.py::é", 1e-7), passed("t.py::d", 0.25, severity="high", stage="unit"),
+        passed("t.py::e", 0.1, markers={"flags": {"beta": "on"}}), passed("t.py::f", 0.1, started_at="2026-01-01T00:00:00Z"),
+        TestResult("t.py::g", [Attempt(1, "failed", failed, "failure", "AssertionError", "assert 0"), Attempt(2, "passed", failed[:1])]),
+        TestResult("t.py::h", [Attempt(1, "skipped", [Phase("setup", "skipped", 0.0)])]),
+    ]
+    record = RunRecord(RunInfo(id="r", started_at="2026-01-01T00:00:00Z", python="CPython"), tests)
+    text = dumps_report(build_report(record, analyze_run(record).to_dict(), [], None))
+    # the compact text, the same with whitespace, and with a non-canonical duration
+    variants = [text, json.dumps(json.loads(text), indent=1), text.replace('"duration":0.001}', '"duration":1.0e-3}')]
+    for index, variant in enumerate(variants):
+        path = tmp_path / f"r{index}.json"
+        path.write_text(variant)
+        expected = record_from_report(json.loads(variant))
+        part = read_part(path)
+        assert part.record == expected
+        assert part.header == {key: value for key, value in json.loads(variant).items() if key != "tests"}
+        for test in part.record.tests:
+            if id(test) in part.texts:
+                assert part.texts[id(test)] == _ENCODER.encode(result_section(test))
+    assert read_record(text) is not None and len(read_record(text).texts) >= 4
+    # A test that breaks the schema: the fast reader gives up, the general path says where.
+    assert read_record(text.replace('"outcome":"passed","unit"', '"outcome":"odd","unit"', 1)) is None
+    assert read_record(text.replace('"duration":0.001}', '"duration":-1}')) is None

@@ -69,7 +69,7 @@ def _one_sided_upper(k: int, n: int, confidence: float = 0.95) -> float:
 # --------------------------------------------------------------------------- import cost
 
 
-def test_all_pass_run_never_imports_scipy() -> None:
+def test_metrics_never_import_scipy() -> None:
     code = textwrap.dedent(
         """
         import json, sys
@@ -90,9 +90,16 @@ def test_all_pass_run_never_imports_scipy() -> None:
         json.dumps(result.to_dict(), allow_nan=False)
         assert result.quality_level_basis == "95% lower bound", result
         assert not loaded(), f"all-pass metrics loaded {loaded()}"
-        # Prove the probe can see a lazy import: a mixed run needs the incomplete beta inverse.
+        # A mixed run needs the inverse incomplete beta and gamma functions: still no SciPy.
+        tests[0].attempts[0].outcome = "failed"
+        mixed = metrics.analyze_run(record)
+        assert mixed.dpu_ci95[0] > 0 and 0 < mixed.fpy_ci95[0] < mixed.fpy_ci95[1] < 100, mixed
         sigma.proportion_ci(1, 3)
-        assert "scipy.special" in sys.modules
+        sigma.poisson_rate_ci(3, 7.0)
+        assert not loaded(), f"mixed metrics loaded {loaded()}"
+        # The probe does see an import of SciPy.
+        import scipy.special
+        assert loaded()
         print("ok")
         """
     )

@@ -361,3 +361,54 @@ def test_opportunities_to_demonstrate_edges() -> None:
         opportunities_to_demonstrate(math.inf)
     with pytest.raises(ValueError):
         opportunities_to_demonstrate(3.0, -1)
+
+
+# --------------------------------------------------------------------------- incomplete beta/gamma
+
+
+def _incomplete_cases() -> list[tuple[int, int]]:
+    pairs = set()
+    for n in (1, 2, 3, 10, 100, 1_000, 25_000, 79_200, 10**6, 10**7):
+        for k in (1, 2, n // 100, n // 50, n // 3, n // 2, n - 1):
+            if 1 <= k < n:
+                pairs.add((k, n))
+    return sorted(pairs)
+
+
+@pytest.mark.parametrize(("k", "n"), _incomplete_cases())
+def test_incomplete_inverses_match_scipy_special(k: int, n: int) -> None:
+    from scipy import special
+
+    from pytest_enterprise.quality.incomplete import betaincinv, gammaincinv
+
+    for y in (0.0005, 0.025, 0.05, 0.5, 0.95, 0.975, 0.9995):
+        for a, b in ((k, n - k + 1), (k + 1, n - k)):
+            assert betaincinv(a, b, y) == pytest.approx(float(special.betaincinv(a, b, y)), rel=1e-9, abs=1e-300)
+        assert gammaincinv(k, y) == pytest.approx(float(special.gammaincinv(k, y)), rel=1e-9)
+
+
+@given(
+    st.floats(0.05, 2_000.0) | st.integers(1, 200_000).map(float),
+    st.floats(0.05, 2_000.0) | st.integers(1, 200_000).map(float),
+    st.floats(1e-6, 1 - 1e-6),
+)
+@FAST
+def test_incomplete_inverses_match_scipy_anywhere(a: float, b: float, y: float) -> None:
+    from scipy import special
+
+    from pytest_enterprise.quality.incomplete import betaincinv, gammaincinv
+
+    assert betaincinv(a, b, y) == pytest.approx(float(special.betaincinv(a, b, y)), rel=1e-8, abs=1e-300)
+    assert gammaincinv(a, y) == pytest.approx(float(special.gammaincinv(a, y)), rel=1e-8)
+
+
+def test_incomplete_inverses_edges_and_bad_arguments() -> None:
+    from pytest_enterprise.quality.incomplete import betaincinv, gammaincinv
+
+    assert (betaincinv(3, 4, 0.0), betaincinv(3, 4, 1.0)) == (0.0, 1.0)
+    assert (gammaincinv(3, 0.0), gammaincinv(3, 1.0)) == (0.0, math.inf)
+    for bad in ((0, 1, 0.5), (1, -1, 0.5), (1, 1, 1.5), (1, 1, math.nan)):
+        with pytest.raises(ValueError):
+            betaincinv(*bad)
+    with pytest.raises(ValueError):
+        gammaincinv(0, 0.5)

@@ -63,7 +63,7 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
         record.run.exit_status = EXIT_GATE_FAILED
     store = history_path(options, config) if options.store is not None else None
     header = _header(options, config, parts, merged, quality, gates, why, store)
-    pieces = _report_pieces(header, merged)
+    pieces = _report_pieces(header, merged, parts)
     if store is not None:
         _save(store, merged, quality, pieces, parts)
     _write(options.output, pieces)
@@ -134,7 +134,7 @@ def _manual_statuses(options: argparse.Namespace, config: Any, context: Any) -> 
         return context.manual_statuses(store.control_statuses())
 
 
-def _report_pieces(header: dict[str, Any], merged: Any) -> list[str]:
+def _report_pieces(header: dict[str, Any], merged: Any, parts: list[Any]) -> list[str]:
     from ..merge.parts import ENVIRONMENTS
     from ..report.json_report import report_chunks, result_section
 
@@ -144,7 +144,31 @@ def _report_pieces(header: dict[str, Any], merged: Any) -> list[str]:
         def section(test: Any) -> dict[str, Any]:
             return {**result_section(test), "environment": test.stage}
 
-    return [*report_chunks(header, merged.record.tests, section), "\n"]
+        return [*report_chunks(header, merged.record.tests, section), "\n"]
+    # A shards merge writes each test as it was: where a part's text of a test is exactly what
+    # report_chunks makes of it (report.fast_read checked that), the text is copied.
+    texts: dict[int, str] = {}
+    for part in parts:
+        texts.update(part.texts)
+    if not texts:
+        return [*report_chunks(header, merged.record.tests), "\n"]
+    return [*_chunks_with_texts(header, merged.record.tests, texts), "\n"]
+
+
+def _chunks_with_texts(header: dict[str, Any], tests: list[Any], texts: dict[int, str]) -> Any:
+    """``report_chunks(header, tests)``, the same text, taking each test's from ``texts``
+    when it is there."""
+    from ..report.json_report import _ENCODER, _TESTS_PER_PIECE, result_section
+    from ..report.test_encoder import TestEncoder
+
+    encode_test = TestEncoder(result_section, _ENCODER.encode)
+    head = _ENCODER.encode(header)
+    yield head[:-1] + ',"tests":['
+    known = texts.get
+    for start in range(0, len(tests), _TESTS_PER_PIECE):
+        batch = [known(id(test)) or encode_test(test) for test in tests[start : start + _TESTS_PER_PIECE]]
+        yield ("," if start else "") + ",".join(batch)
+    yield "]}"
 
 
 def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[str], parts: list[Any]) -> None:

@@ -3,14 +3,17 @@ relate (CI shards of one run, or runs of one suite in several environments)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 from ..model import RunRecord
 from ..report.json_report import record_from_report
-from ..report.loading import load_report, no_gc
+from ..report.fast_read import read_record
+from ..report.loading import load_report, no_gc, read_bytes
 
 SHARDS = "shards"
 ENVIRONMENTS = "environments"
@@ -28,6 +31,8 @@ class Part:
     header: dict[str, Any]
     record: RunRecord
     label: str = ""  # the environment it stands for, in an environments merge
+    # id(test) -> the test's text in the file, where that is exactly what the writer makes of it
+    texts: dict[int, str] = field(default_factory=dict)
 
     @property
     def environment_key(self) -> tuple[str | None, str]:
@@ -36,7 +41,20 @@ class Part:
 
 
 def read_part(path: str | Path) -> Part:
-    report = load_report(path)
+    """The part in ``path``: read by ``report.fast_read`` when it can follow the file exactly
+    (a report as the plugin writes it), else by the general loader, which also makes the
+    one-line errors. Both give the same record."""
+    path = Path(path)
+    raw = read_bytes(path)
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except UnicodeDecodeError:
+        text = None
+    fast = None if text is None else read_record(text)
+    if fast is not None:
+        return Part(path, hashlib.sha256(raw).hexdigest(), fast.header, fast.record, texts=fast.texts)
+    del text
+    report = load_report(path, raw)
     data = report.data
     try:
         with no_gc():

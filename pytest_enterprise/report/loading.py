@@ -54,12 +54,14 @@ def read_json(path: Path) -> Any:
     return parse_json(path, read_bytes(path))
 
 
-def load_report(path: str | Path) -> ReportFile:
-    """A pytest-enterprise run report, checked against report.schema.json."""
+def load_report(path: str | Path, raw: bytes | None = None) -> ReportFile:
+    """A pytest-enterprise run report, checked against report.schema.json (``raw``: the
+    file's bytes, when the caller has read them already)."""
     from .validation import report_violation
 
     path = Path(path)
-    raw = read_bytes(path)
+    if raw is None:
+        raw = read_bytes(path)
     data = parse_json(path, raw)
     tool = data.get("tool") if isinstance(data, dict) else None
     if not isinstance(tool, dict) or tool.get("name") != TOOL_NAME or not isinstance(data.get("run"), dict):
