@@ -171,10 +171,8 @@ def run_trends(store: Any, record: Any, quality: Any, telemetry: Any) -> RunTren
     for nodeid in failed_first:
         attempts = by_nodeid[nodeid].attempts
         rerun_seconds = sum(attempt.duration for attempt in attempts[:-1])
-        tests.setdefault(nodeid, []).append(
-            TestInRun(this.id, tuple(attempt.outcome for attempt in attempts), rerun_seconds)
-        )
-    analysis = flaky.analyze([*window, this], {n: tests[n] for n in failed_first}, **settings)
+        tests.add(nodeid, TestInRun(this.id, tuple(attempt.outcome for attempt in attempts), rerun_seconds))
+    analysis = flaky.analyze([*window, this], tests, **settings)
     trends.history_runs = len(window)
     trends.flaky_failures = analysis.flaky
     trends.other_failures = len(failed_first) - len(analysis.flaky)

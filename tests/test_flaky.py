@@ -91,3 +91,57 @@ def test_bad_parameters_are_value_errors() -> None:
         assess("t", [], min_runs=1)
     with pytest.raises(ValueError, match="outage threshold"):
         outage_runs({}, threshold=0)
+
+
+# ---------------------------------------------------------------- analyze() equals assess()
+
+from collections import namedtuple  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+Run = namedtuple("Run", "id started_at branch environment commit dirty units failed_units")
+Entry = namedtuple("Entry", "run_id outcomes rerun_seconds")
+OUTCOMES = [("passed",), ("failed",), ("error",), ("skipped",), ("xfailed",), ("failed", "passed"),
+            ("failed", "failed"), ("error", "passed"), ("xpassed",), ("skipped", "passed")]
+
+
+@st.composite
+def histories(draw):
+    count = draw(st.integers(0, 25))
+    runs = [
+        Run(f"r{i}", f"2026-01-01T00:00:{draw(st.integers(0, 59)):02d}Z", draw(st.sampled_from([None, "main", "dev"])),
+            draw(st.sampled_from([None, "py311"])), draw(st.sampled_from([None, "c1", "c2"])),
+            draw(st.sampled_from([None, True, False])), draw(st.integers(0, 10)), 0)
+        for i in range(count)
+    ]  # fmt: skip
+    runs = [r._replace(failed_units=draw(st.integers(0, r.units))) for r in runs]
+    tests = {}
+    for name in ("a", "b", "c"):
+        entries = []
+        for run in runs:
+            if draw(st.booleans()):
+                outcomes = draw(st.sampled_from(OUTCOMES))
+                rerun_seconds = draw(st.sampled_from([0.0, 0.5])) if len(outcomes) > 1 else 0.0  # as stored
+                entries.append(Entry(run.id, outcomes, rerun_seconds))
+        entries.append(Entry("unknown-run", ("failed",), 0.0))  # a run outside the window: ignored
+        tests[name] = entries
+    return runs, tests
+
+
+@settings(max_examples=300, deadline=None)
+@given(history=histories(), min_runs=st.integers(2, 6), threshold=st.sampled_from([0.0, 0.1, 0.5]))
+def test_analyze_gives_the_verdicts_assess_gives(history, min_runs, threshold):
+    from pytest_enterprise.quality.flaky import analyze, observations, outage_runs
+
+    runs, tests = history
+    fast = analyze(runs, tests, min_runs=min_runs, flip_threshold=threshold, outage_threshold=0.8)
+    outages = outage_runs({r.id: r.failed_units / r.units for r in runs if r.units}, 0.8)
+    seen = observations(runs, tests)
+    slow = {name: assess(name, seen[name], outages, min_runs=min_runs, flip_threshold=threshold) for name in tests}
+    assert set(fast.outages) == outages
+    for verdict in fast.verdicts:
+        expected = slow[verdict.nodeid]
+        assert verdict == expected
+        assert verdict.flip_rate_ci95 == expected.flip_rate_ci95
+        assert verdict.failure_probability_ci95 == expected.failure_probability_ci95

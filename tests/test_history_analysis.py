@@ -269,7 +269,10 @@ def test_flaky_analysis_of_stored_runs_ranks_the_alternating_test(store):
     # An outage: nearly everything failed.
     save(store, run_record("outage", at(20), [outcomes(f"t::ok{n}", "error") for n in range(8)] + [outcomes("t::alternating", "error")], commit="c20"))
     runs = store.series_runs("pytest")
-    analysis = flaky.analyze(runs, store.tests_in_runs([r.id for r in runs]))
+    found = store.tests_in_runs([r.id for r in runs])
+    analysis = flaky.analyze(runs, found)
+    assert analysis == flaky.analyze(runs, dict(found))  # packed runs as runs, or as entries: alike
+    assert set(found.packed_runs) == {f"r{i}" for i in range(10)} and found.not_packed["t::rerun"] == {"r3"}
     verdicts = {v.nodeid: v for v in analysis.verdicts}
     assert analysis.outages == ("outage",)
     assert verdicts["t::alternating"].verdict == flaky.FLAKY and verdicts["t::alternating"].outage_runs == 1

@@ -21,8 +21,9 @@ is reported for every test, flaky or not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from ..model import DEFECT_OUTCOMES, UNIT_OUTCOMES
@@ -63,14 +64,28 @@ class Verdict:
     reruns_passed: int  # runs where it failed first and passed on a rerun
     same_commit: tuple[str, ...]  # clean commits on which it both passed and failed
     flips: int
-    flip_rate: float | None
-    flip_rate_ci95: tuple[float, float] | None
-    failure_probability: float | None
-    failure_probability_ci95: tuple[float, float] | None
+    pairs: int  # consecutive runs within one branch and environment: the flips' denominator
     first_seen: str | None
     last_seen: str | None
     rerun_seconds: float
     runs_needed: int = 0  # more runs before a flip-rate verdict can be given
+
+    @property
+    def flip_rate(self) -> float | None:
+        return self.flips / self.pairs if self.pairs else None
+
+    @cached_property
+    def flip_rate_ci95(self) -> tuple[float, float] | None:
+        # Computed when asked: a history of hundreds of failing tests needs few of them.
+        return proportion_ci(self.flips, self.pairs) if self.pairs else None
+
+    @property
+    def failure_probability(self) -> float | None:
+        return self.failures / self.runs if self.runs else None
+
+    @cached_property
+    def failure_probability_ci95(self) -> tuple[float, float] | None:
+        return proportion_ci(self.failures, self.runs) if self.runs else None
 
 
 def outage_runs(failed_fraction: Mapping[str, float], threshold: float = DEFAULT_OUTAGE_THRESHOLD) -> set[str]:
@@ -88,13 +103,14 @@ def assess(
     min_runs: int = DEFAULT_MIN_RUNS,
     flip_threshold: float = DEFAULT_FLIP_THRESHOLD,
 ) -> Verdict:
-    """The verdict on one test from its observations (any order)."""
-    if min_runs < 2:
-        raise ValueError(f"min_runs must be at least 2, got {min_runs}")
+    """The verdict on one test from its observations (any order).
+
+    The definition, observation by observation. ``analyze`` gives the same verdicts over
+    many tests and runs with bit sets (tests/test_history_analysis.py checks they agree).
+    """
+    _check_min_runs(min_runs)
     history = sorted(observations, key=lambda o: (o.started_at, o.run_id))
     kept = [o for o in history if o.run_id not in outages]
-    left_out = len(history) - len(kept)
-    runs = len(kept)
     failures = sum(not o.passed_first for o in kept)
     reruns_passed = sum(1 for o in kept if not o.passed_first and o.passed_final and o.reruns > 0)
     # Across runs, by first attempts: a rerun within one run is evidence of the first kind,
@@ -108,61 +124,66 @@ def assess(
         if o.commit and o.dirty is False:
             outcomes_by_commit.setdefault((o.commit, o.environment), set()).add(o.passed_first)
         series.setdefault((o.branch, o.environment), []).append(o.passed_first)
-    same_commit = tuple(sorted({c for (c, _), seen in outcomes_by_commit.items() if len(seen) == 2}))
+    same_commit = {c for (c, _), seen in outcomes_by_commit.items() if len(seen) == 2}
     flips = sum(a != b for outcomes in series.values() for a, b in zip(outcomes, outcomes[1:]))
-    pairs = runs - len(series)  # consecutive runs within a series
-    flip_rate = flip_ci = None
-    if pairs >= 1:
-        flip_rate = flips / pairs
-        flip_ci = proportion_ci(flips, pairs)
-    failure_probability = failure_ci = None
-    if runs:
-        failure_probability = failures / runs
-        failure_ci = proportion_ci(failures, runs)
+    return _verdict(
+        nodeid, runs=len(kept), left_out=len(history) - len(kept), failures=failures,
+        reruns_passed=reruns_passed, same_commit=same_commit, flips=flips,
+        pairs=len(kept) - len(series),  # consecutive runs within a series
+        first_seen=kept[0].started_at if kept else None, last_seen=kept[-1].started_at if kept else None,
+        rerun_seconds=sum(o.rerun_seconds for o in kept), min_runs=min_runs, flip_threshold=flip_threshold,
+    )  # fmt: skip
+
+
+def _check_min_runs(min_runs: int) -> None:
+    if min_runs < 2:
+        raise ValueError(f"min_runs must be at least 2, got {min_runs}")
+
+
+def _verdict(
+    nodeid: str, *, runs: int, left_out: int, failures: int, reruns_passed: int, same_commit: set[str],
+    flips: int, pairs: int, first_seen: str | None, last_seen: str | None, rerun_seconds: float,
+    min_runs: int, flip_threshold: float,
+) -> Verdict:  # fmt: skip
+    """The verdict from a test's counts: one rule for ``assess`` and ``analyze``."""
     evidence = []
     if reruns_passed:
         evidence.append(f"passed on a rerun in {reruns_passed} of {runs} runs")
     if same_commit:
         evidence.append(f"passed and failed on the same clean commit ({len(same_commit)} commits)")
     runs_needed = max(0, min_runs - runs)
-    if not runs_needed and flip_ci is not None and flip_ci[0] > flip_threshold:
-        evidence.append(
-            f"changed outcome in {flips} of {pairs} consecutive runs"
-            f" (95% interval {flip_ci[0]:.0%}-{flip_ci[1]:.0%})"
-        )
+    # The interval's lower bound is below the rate, so a rate at or under the threshold cannot
+    # be evidence: its interval is computed only when it could be.
+    flip_ci = None
+    if not runs_needed and pairs and flips / pairs > flip_threshold:
+        flip_ci = proportion_ci(flips, pairs)
+        low, high = flip_ci
+        if low > flip_threshold:
+            evidence.append(f"changed outcome in {flips} of {pairs} consecutive runs (95% interval {low:.0%}-{high:.0%})")
     if evidence:
         verdict = FLAKY
     elif runs_needed:
         verdict = INSUFFICIENT
     else:
         verdict = STABLE
-    return Verdict(
-        nodeid=nodeid,
-        verdict=verdict,
-        evidence=tuple(evidence),
-        runs=runs,
-        outage_runs=left_out,
-        failures=failures,
-        reruns_passed=reruns_passed,
-        same_commit=same_commit,
-        flips=flips,
-        flip_rate=flip_rate,
-        flip_rate_ci95=flip_ci,
-        failure_probability=failure_probability,
-        failure_probability_ci95=failure_ci,
-        first_seen=kept[0].started_at if kept else None,
-        last_seen=kept[-1].started_at if kept else None,
-        rerun_seconds=sum(o.rerun_seconds for o in kept),
+    result = Verdict(
+        nodeid=nodeid, verdict=verdict, evidence=tuple(evidence), runs=runs, outage_runs=left_out,
+        failures=failures, reruns_passed=reruns_passed, same_commit=tuple(sorted(same_commit)), flips=flips,
+        pairs=pairs, first_seen=first_seen, last_seen=last_seen, rerun_seconds=rerun_seconds,
         runs_needed=runs_needed if verdict == INSUFFICIENT else 0,
-    )
+    )  # fmt: skip
+    if flip_ci is not None:
+        result.__dict__["flip_rate_ci95"] = flip_ci  # cached_property's own cache: not computed twice
+    return result
 
 
 def ranked(verdicts: Sequence[Verdict]) -> list[Verdict]:
     """Flaky tests first, strongest evidence first; then the rest by failures."""
 
     def key(v: Verdict) -> tuple[object, ...]:
-        low = v.flip_rate_ci95[0] if v.flip_rate_ci95 else 0.0
-        return (v.verdict != FLAKY, -(v.reruns_passed + len(v.same_commit)), -low, -v.failures, v.nodeid)
+        flaky = v.verdict == FLAKY
+        low = v.flip_rate_ci95[0] if flaky and v.flip_rate_ci95 else 0.0  # intervals only where they rank
+        return (not flaky, -(v.reruns_passed + len(v.same_commit)), -low, -v.failures, -(v.flip_rate or 0.0), v.nodeid)
 
     return sorted(verdicts, key=key)
 
@@ -258,11 +279,122 @@ def analyze(
     outage_threshold: float = DEFAULT_OUTAGE_THRESHOLD,
 ) -> FlakyAnalysis:
     """Ranked verdicts of ``tests`` over ``runs`` (see ``observations`` for their shape); runs
-    where at least ``outage_threshold`` of the units failed are left out as outages."""
-    fractions = {run.id: run.failed_units / run.units for run in runs if run.units and run.failed_units is not None}
+    where at least ``outage_threshold`` of the units failed are left out as outages.
+
+    The verdicts are ``assess``'s, computed with one bit per run: a test's history over a
+    thousand runs is a few integers (the runs it ran in, the runs its first attempt failed),
+    and flips and same-commit conflicts are found from its failures, which are few.
+    """
+    _check_min_runs(min_runs)
+    order = sorted(runs, key=lambda run: (run.started_at, run.id))
+    position = {run.id: index for index, run in enumerate(order)}
+    fractions = {run.id: run.failed_units / run.units for run in order if run.units and run.failed_units is not None}
     outages = outage_runs(fractions, outage_threshold)
-    verdicts = [
-        assess(nodeid, seen, outages, min_runs=min_runs, flip_threshold=flip_threshold)
-        for nodeid, seen in observations(runs, tests).items()
-    ]
-    return FlakyAnalysis(len(runs), tuple(run.id for run in runs if run.id in outages), ranked(verdicts))
+    outage_mask = _mask(position[run_id] for run_id in outages)
+    series_masks: dict[tuple[str | None, str | None], int] = {}
+    commit_masks: dict[tuple[str, str | None], int] = {}
+    commit_of: dict[int, tuple[str, str | None]] = {}
+    for index, run in enumerate(order):
+        bit = 1 << index
+        key = (run.branch, run.environment)
+        series_masks[key] = series_masks.get(key, 0) | bit
+        if run.commit and run.dirty is False:
+            commit = (run.commit, run.environment)
+            commit_masks[commit] = commit_masks.get(commit, 0) | bit
+            commit_of[index] = commit
+    # ``store.series.TestsInRuns`` keeps the passes at once as runs, not entries: a test is in
+    # every packed run but those listed for it.
+    packed_runs = getattr(tests, "packed_runs", None)
+    packed_all = _mask(position[run_id] for run_id in packed_runs or () if run_id in position)
+    verdicts = []
+    for nodeid in tests:
+        if packed_runs is None:
+            entries, present = tests[nodeid], 0
+        else:
+            entries = tests.attempts.get(nodeid, ())  # type: ignore[attr-defined]
+            missing = tests.not_packed.get(nodeid)  # type: ignore[attr-defined]
+            present = packed_all & ~_mask(position[r] for r in missing if r in position) if missing else packed_all
+        failed = rerun_passes = 0
+        rerun_seconds: dict[int, float] = {}
+        for entry in entries:
+            index = position.get(entry.run_id)
+            if index is None:
+                continue
+            outcomes = entry.outcomes
+            if outcomes == _PASSED_AT_ONCE:
+                present |= 1 << index
+                continue
+            if not any(outcome in UNIT_OUTCOMES for outcome in outcomes):
+                continue  # skipped or xfailed throughout: no observation of the test
+            bit = 1 << index
+            present |= bit
+            if outcomes[0] in DEFECT_OUTCOMES:
+                failed |= bit
+                if len(outcomes) > 1 and outcomes[-1] not in DEFECT_OUTCOMES:
+                    rerun_passes |= bit
+            if entry.rerun_seconds:
+                rerun_seconds[index] = entry.rerun_seconds
+        kept = present & ~outage_mask
+        failed &= kept
+        passed = kept & ~failed
+        flips = pairs = 0
+        for mask in series_masks.values():
+            in_series = kept & mask
+            if in_series:
+                pairs += in_series.bit_count() - 1
+                flips += _changes(in_series, failed & mask, passed & mask)
+        same_commit = set()
+        for index in _bits(failed):
+            commit = commit_of.get(index)
+            if commit is not None and commit[0] not in same_commit and passed & commit_masks[commit]:
+                same_commit.add(commit[0])
+        verdicts.append(
+            _verdict(
+                nodeid, runs=kept.bit_count(), left_out=(present & outage_mask).bit_count(),
+                failures=failed.bit_count(), reruns_passed=(rerun_passes & kept).bit_count(),
+                same_commit=same_commit, flips=flips, pairs=pairs,
+                first_seen=order[_lowest(kept)].started_at if kept else None,
+                last_seen=order[kept.bit_length() - 1].started_at if kept else None,
+                rerun_seconds=sum(seconds for index, seconds in rerun_seconds.items() if kept >> index & 1),
+                min_runs=min_runs, flip_threshold=flip_threshold,
+            )  # fmt: skip
+        )
+    return FlakyAnalysis(len(order), tuple(run.id for run in order if run.id in outages), ranked(verdicts))
+
+
+_PASSED_AT_ONCE = ("passed",)
+
+
+def _mask(indexes: Iterable[int]) -> int:
+    mask = 0
+    for index in indexes:
+        mask |= 1 << index
+    return mask
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The indexes of the set bits, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _lowest(mask: int) -> int:
+    return (mask & -mask).bit_length() - 1
+
+
+def _changes(members: int, failed: int, passed: int) -> int:
+    """How often the outcome changes between consecutive members (set bits of ``members``,
+    each in ``failed`` or ``passed``). Each change pairs a failure with a pass, so it is
+    counted once from the side that has fewer members: each of them looks at its neighbours."""
+    side, other = (failed, passed) if failed.bit_count() <= passed.bit_count() else (passed, failed)
+    changes = 0
+    for index in _bits(side):
+        before = members & ((1 << index) - 1)
+        if before and other >> (before.bit_length() - 1) & 1:
+            changes += 1
+        after = members >> (index + 1)
+        if after and other >> (index + 1 + _lowest(after)) & 1:
+            changes += 1
+    return changes

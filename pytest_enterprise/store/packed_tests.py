@@ -155,26 +155,36 @@ def find_packed(packed: PackedTests, nodeid: str) -> PackedAttempt | None:
 
 
 def packed_present(
-    nodeids_zlib: bytes | None, count: int, wanted: dict[str, int], index: bytes | None = None
-) -> list[str]:
+    nodeids_zlib: bytes | None, count: int, wanted: dict[str, int], index: bytes | None = None,
+    by_key: dict[int, str] | None = None,
+) -> set[str]:
     """Which of ``wanted`` (node ids made UTF-8-safe, each with its ``nodeid_hash``) one packed
     row holds: each of them passed that run on its only attempt. Reads the row's hash index
-    when it has one, else its node ids. Raises ValueError when the row does not hold together."""
+    when it has one, else its node ids. ``by_key`` is ``wanted`` inverted, for a caller that
+    asks about many rows. Raises ValueError when the row does not hold together."""
     if index is not None:
         if len(index) != count * 8:
             raise ValueError(f"node id index: {len(index)} bytes for {count} tests")
         keys = array("Q", index)
         if sys.byteorder == "big":  # pragma: no cover
             keys.byteswap()
-        found = []
+        if len(wanted) > _SEARCHES:  # many tests: one set of the row's keys, intersected in C
+            by_key = by_key or {key: nodeid for nodeid, key in wanted.items()}
+            return {by_key[key] for key in by_key.keys() & set(keys)}
+        found = set()
         for nodeid, key in wanted.items():
             place = bisect_left(keys, key)
             if place < count and keys[place] == key:
-                found.append(nodeid)
+                found.add(nodeid)
         return found
     if nodeids_zlib is None:
         raise ValueError("neither node ids nor their index")
     nodeids = _unpack_text(nodeids_zlib, count, "node ids")
     if len(wanted) < 8:  # a C-speed scan per name beats hashing the whole run
-        return [nodeid for nodeid in wanted if nodeid in nodeids]
-    return list(set(wanted).intersection(nodeids))
+        return {nodeid for nodeid in wanted if nodeid in nodeids}
+    return set(wanted).intersection(nodeids)
+
+
+# Up to this many tests are looked up by binary search; more, through a set of the row's keys.
+_SEARCHES = 150  # measured: a search ~1 µs per test, the set ~165 µs per row of 2,000
+

@@ -6,7 +6,8 @@ No SQL here: the engine modules fill these, so every engine serves the same anal
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 # The columns of ``runs`` a ``SeriesRun`` is read from, in field order (final_yield becomes
@@ -86,3 +87,47 @@ class TestInRun:
     run_id: str
     outcomes: tuple[str, ...]
     rerun_seconds: float  # time spent in the attempts before the last one
+
+
+PASSED_AT_ONCE = ("passed",)
+
+
+@dataclass(eq=False)  # compared as the mapping it is
+class TestsInRuns(Mapping[str, list[TestInRun]]):
+    """Tests' attempts across runs, as ``HistoryStore.tests_in_runs`` reads them.
+
+    Most of a test's runs are passes at once, kept in each run's packed row. Listing each
+    would cost a Python object per test and run, so they are kept as the runs whose packed
+    rows were read (``packed_runs``) and, per test, the ones of those it is not in
+    (``not_packed``); every other run's attempts are in ``attempts``. As a mapping it gives
+    each test's full list (the packed runs as one passed attempt each), for small histories
+    and tests; ``quality.flaky.analyze`` reads the parts directly.
+    """
+
+    __test__ = False
+
+    attempts: dict[str, list[TestInRun]] = field(default_factory=dict)
+    packed_runs: tuple[str, ...] = ()
+    not_packed: dict[str, set[str]] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)  # the tests with at least one entry
+
+    def add(self, nodeid: str, entry: TestInRun) -> None:
+        """One more run of a test (the run being finished, not stored yet)."""
+        self.attempts.setdefault(nodeid, []).append(entry)
+        self.names.add(nodeid)
+
+    def packed_in(self, nodeid: str) -> list[str]:
+        missing = self.not_packed.get(nodeid, ())
+        return [run_id for run_id in self.packed_runs if run_id not in missing]
+
+    def __getitem__(self, nodeid: str) -> list[TestInRun]:
+        if nodeid not in self.names:
+            raise KeyError(nodeid)
+        passed = [TestInRun(run_id, PASSED_AT_ONCE, 0.0) for run_id in self.packed_in(nodeid)]
+        return [*self.attempts.get(nodeid, ()), *passed]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.names))
+
+    def __len__(self) -> int:
+        return len(self.names)
