@@ -12,6 +12,7 @@ inside a bracket that shrinks on every step. They agree with SciPy to about 1e-1
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from statistics import NormalDist
 
 __all__ = ["betaincinv", "gammaincinv"]
@@ -91,13 +92,31 @@ def betaincinv(a: float, b: float, y: float) -> float:
     if y == 1.0:
         return 1.0
     log_beta = _log_beta(a, b)
+
+    def at(x: float) -> tuple[float, float, float]:
+        lower_tail, upper_tail = _beta_tails(a, b, x, log_beta)
+        density = math.exp((a - 1.0) * math.log(x) + (b - 1.0) * math.log1p(-x) - log_beta)
+        return lower_tail, upper_tail, density
+
+    def between(low: float, high: float, x: float) -> float:
+        return math.sqrt(low * high) if low > 0.0 and high < 0.5 else 0.5 * (low + high)
+
+    return _invert(at, y, _beta_guess(a, b, y, log_beta), 1.0, between)
+
+
+def _invert(
+    at: Callable[[float], tuple[float, float, float]], y: float, x: float, high: float,
+    between: Callable[[float, float, float], float],
+) -> float:  # fmt: skip
+    """The x where a distribution function reaches y: Newton steps, kept inside a bracket
+    that shrinks each step (``between`` picks a point inside when a step leaves it). ``at(x)``
+    gives the lower tail, the upper tail and the density at x."""
     upper = y > 0.5  # solve on the smaller tail, where the value has all its digits
     target = 1.0 - y if upper else y
-    x = _beta_guess(a, b, y, log_beta)
-    low, high = 0.0, 1.0
+    low = 0.0
     for _ in range(400):
-        lower_tail, upper_tail = _beta_tails(a, b, x, log_beta)
-        # f rises with x: I_x − y, or equivalently y' − (1 − I_x) on the upper tail.
+        lower_tail, upper_tail, density = at(x)
+        # f rises with x: F(x) − y, or equivalently y' − (1 − F(x)) on the upper tail.
         f = (target - upper_tail) if upper else (lower_tail - target)
         if f == 0.0:
             return x
@@ -105,11 +124,10 @@ def betaincinv(a: float, b: float, y: float) -> float:
             low = x
         else:
             high = x
-        density = math.exp((a - 1.0) * math.log(x) + (b - 1.0) * math.log1p(-x) - log_beta)
         step = f / density if density > 0.0 and math.isfinite(density) else math.inf
         new = x - step
         if not (low < new < high):
-            new = math.sqrt(low * high) if low > 0.0 and high < 0.5 else 0.5 * (low + high)
+            new = between(low, high, x)
             if not (low < new < high):
                 new = 0.5 * (low + high)
         if abs(new - x) <= 4e-16 * max(x, _TINY) or new == low or new == high:
@@ -179,35 +197,27 @@ def gammaincinv(a: float, y: float) -> float:
     if y == 1.0:
         return math.inf
     log_gamma_a = math.lgamma(a)
-    upper = y > 0.5
-    target = 1.0 - y if upper else y
     # Wilson–Hilferty start, or the series' leading term P ≈ x^a / Γ(a + 1) for small answers.
     z = _NORMAL.inv_cdf(y)
     guess = a * (1.0 - 1.0 / (9.0 * a) + z / (3.0 * math.sqrt(a))) ** 3
     if not guess > 0.0 or a < 1.0:
         guess = math.exp((math.log(y) + math.lgamma(a + 1.0)) / a)
-    x = max(guess, 1e-300)
-    low, high = 0.0, math.inf
-    for _ in range(400):
+
+    def at(x: float) -> tuple[float, float, float]:
         lower_tail, upper_tail = _gamma_tails(a, x, log_gamma_a)
-        f = (target - upper_tail) if upper else (lower_tail - target)
-        if f == 0.0:
-            return x
-        if f < 0.0:
-            low = x
-        else:
-            high = x
-        density = math.exp(-x + (a - 1.0) * math.log(x) - log_gamma_a)
-        step = f / density if density > 0.0 and math.isfinite(density) else math.inf
-        new = x - step
-        if not (low < new < high):
-            if math.isinf(high):
-                new = 2.0 * x
-            else:
-                new = math.sqrt(low * high) if low > 0.0 else 0.5 * high
-                if not (low < new < high):
-                    new = 0.5 * (low + high)
-        if abs(new - x) <= 4e-16 * max(x, _TINY) or new == low or new == high:
-            return new
-        x = new
-    return x
+        return lower_tail, upper_tail, math.exp(-x + (a - 1.0) * math.log(x) - log_gamma_a)
+
+    def between(low: float, high: float, x: float) -> float:
+        if math.isinf(high):
+            return 2.0 * x
+        return math.sqrt(low * high) if low > 0.0 else 0.5 * high
+
+    return _invert(at, y, max(guess, 1e-300), math.inf, between)
+
+
+def gammaincc(a: float, x: float) -> float:
+    """Q(a, x), the regularised upper incomplete gamma function: ``scipy.special.gammaincc``
+    (the χ² survival function is Q(k/2, x/2))."""
+    if not a > 0:
+        raise ValueError(f"gammaincc needs a > 0, got {a!r}")
+    return _gamma_tails(a, x, math.lgamma(a))[1]

@@ -186,47 +186,17 @@ def _dispersion(points: Sequence[ChartPoint]) -> tuple[float | None, float | Non
 
 
 def chi2_sf(x: float, dof: int) -> float:
-    """P(χ²_dof > x): the regularized upper incomplete gamma function Q(dof/2, x/2).
-
-    Computed here rather than by SciPy because a chart is drawn at the end of every pytest
-    run with history, most of which load no SciPy at all (quality/sigma.py): importing
-    ``scipy.special`` would cost ~0.45 s, 20 times the budget of the whole history analysis.
-    Below a + 1 the power series of the lower function P converges fast; above it, the
-    continued fraction of Q (evaluated by the modified Lentz method) does. tests/test_spc.py
-    checks it against ``scipy.stats.chi2.sf``.
-    """
+    """P(χ²_dof > x): the regularized upper incomplete gamma function Q(dof/2, x/2), from
+    ``quality/incomplete.py`` rather than SciPy, because a chart is drawn at the end of every
+    run with history and importing ``scipy.special`` would cost ~0.45 s of it. tests/test_spc.py
+    checks it against ``scipy.stats.chi2.sf`` and a published table."""
     if dof < 1:
         raise ValueError(f"a χ² distribution needs at least 1 degree of freedom, got {dof}")
     if x <= 0:
         return 1.0
-    a, y = dof / 2.0, x / 2.0
-    log_front = a * math.log(y) - y - math.lgamma(a)  # log of y^a·e^(−y)/Γ(a)
-    if y < a + 1:
-        term = total = 1.0 / a
-        n = a
-        while abs(term) > abs(total) * 1e-16:
-            n += 1
-            term *= y / n
-            total += term
-        return max(0.0, 1.0 - total * math.exp(log_front))
-    tiny = 1e-300
-    b = y + 1.0 - a
-    c = 1.0 / tiny
-    d = 1.0 / b
-    fraction = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2.0
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        step = d * c
-        fraction *= step
-        if abs(step - 1.0) < 1e-16:
-            break
-    return math.exp(log_front) * fraction
+    from .incomplete import gammaincc
+
+    return gammaincc(dof / 2.0, x / 2.0)
 
 
 # --------------------------------------------------------------------------- XmR charts

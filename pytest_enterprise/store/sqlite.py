@@ -638,12 +638,7 @@ class HistoryStore:
 
         def write(conn: sqlite3.Connection) -> None:
             nonlocal result
-            result = _chained(conn, "audit_events", event)
-            conn.execute(
-                f"INSERT INTO audit_events ({_AUDIT_COLUMNS})"
-                f" VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
-                tuple(getattr(result, name) for name in _AUDIT_NAMES),
-            )
+            result = _append_audit_event(conn, event)
 
         self._write(write, f"recording an audit event for {event.kind} {event.subject}")
         return result
@@ -877,12 +872,7 @@ class HistoryStore:
                 f"INSERT INTO spc_baselines ({BASELINE_COLUMNS}) VALUES ({', '.join('?' * 8)})",
                 change.to_row(),
             )
-            result = _chained(conn, "audit_events", event)
-            conn.execute(
-                f"INSERT INTO audit_events ({_AUDIT_COLUMNS})"
-                f" VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
-                tuple(getattr(result, name) for name in _AUDIT_NAMES),
-            )
+            result = _append_audit_event(conn, event)
 
         self._write(write, f"recording a control-chart baseline of {change.process}")
         return result
@@ -1380,6 +1370,16 @@ def _chained(conn: sqlite3.Connection, table: str, row: Any) -> Any:
     newest = conn.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
     previous = newest[0] if newest else None
     return replace(row, prev_hash=previous, hash=chain_hash(previous, row))
+
+
+def _append_audit_event(conn: sqlite3.Connection, event: AuditRow) -> AuditRow:
+    """Insert ``event`` after the newest audit row, inside the caller's write transaction."""
+    chained = _chained(conn, "audit_events", event)
+    conn.execute(
+        f"INSERT INTO audit_events ({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * len(_AUDIT_NAMES))})",
+        tuple(getattr(chained, name) for name in _AUDIT_NAMES),
+    )
+    return chained
 
 
 def _chain_existing_statuses(conn: sqlite3.Connection) -> None:
