@@ -67,3 +67,11 @@ def test_buckets_are_1_to_100_and_the_edges_hold(user, group):
 def test_a_percentage_rollout_takes_about_that_share_of_users():
     share = sum(in_rollout(str(user), "checkout", 25) for user in range(20_000)) / 20_000
     assert 0.24 < share < 0.26  # binomial sd 0.3 %: a 3-sigma band
+
+
+def test_an_identifier_with_a_lone_surrogate_is_bucketed_not_a_crash():
+    # mmh3 given such a str kills the interpreter (segfault); we hash its bytes instead.
+    from pytest_enterprise.flags.bucketing import bucket
+
+    assert 1 <= bucket("user-\udcff", "group") <= 100
+    assert bucket("user-1", "group") == bucket("user-1", "group")  # valid text: unchanged buckets

@@ -266,3 +266,12 @@ def test_the_hash_index_answers_as_the_node_ids_do(names, others, pick):
     by_index = packed_present(None, packed.count, keys, packed.nodeid_index)
     by_names = packed_present(packed.nodeids_zlib, packed.count, keys)
     assert sorted(by_index) == sorted(by_names) == sorted(w for w in wanted if w in {utf8_safe(n) for n in names})
+
+
+def test_a_node_id_with_a_lone_surrogate_is_found_by_its_safe_form():
+    from pytest_enterprise.store.packed_tests import nodeid_hash, packed_present
+
+    packed, _ = pack_tests([passed_once("test_\udcff.py::test_a"), passed_once("t.py::b")])
+    safe = utf8_safe("test_\udcff.py::test_a")
+    assert nodeid_hash("test_\udcff.py::test_a") == nodeid_hash(safe)
+    assert packed_present(None, packed.count, {safe: nodeid_hash(safe)}, packed.nodeid_index) == {safe}

@@ -17,7 +17,10 @@ VARIANT_BUCKETS = 10_000  # weights of variants are in 1/10,000ths, so they need
 
 def bucket(identifier: str, group_id: str, *, buckets: int = BUCKETS, seed: int = 0) -> int:
     """The bucket (1..``buckets``) of ``identifier`` within ``group_id``."""
-    return mmh3.hash(f"{group_id}:{identifier}", seed, signed=False) % buckets + 1
+    # Hashed as bytes: mmh3 given a str with a lone surrogate crashes the interpreter. Valid
+    # text encodes to the bytes mmh3 would hash anyway, so buckets stay Unleash's.
+    key = f"{group_id}:{identifier}".encode("utf-8", "surrogatepass")
+    return mmh3.hash(key, seed, signed=False) % buckets + 1
 
 
 def in_rollout(identifier: str, group_id: str, percentage: float) -> bool:

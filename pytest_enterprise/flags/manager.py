@@ -356,7 +356,9 @@ class FlagManager:
                 if len(decided) >= CACHE_LIMIT:
                     decided.clear()
                 # bucket(), inlined: this is the uncached hot path.
-                hit = decided[user_id] = murmur(prefix + str(user_id), 0, False) % 100 + 1 <= percentage
+                # As bytes: mmh3 given a str with a lone surrogate crashes (bucketing.bucket).
+                key = (prefix + str(user_id)).encode("utf-8", "surrogatepass")
+                hit = decided[user_id] = murmur(key, 0, False) % 100 + 1 <= percentage
             return hit
 
         return rolled_out
