@@ -61,8 +61,8 @@ __all__ = ["FastRecord", "PackedTests", "read_record"]
 # go the general way, which reproduces json's own handling of them).
 _NUMBER = re.compile(r"(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,3})?").fullmatch
 _HOLE = re.compile(r'"duration(_s)?":')  # only when learning a template
-_FIRST = '{"nodeid":"'
-_SEPARATOR = '},{"nodeid":"'  # between two tests, and (in valid JSON) nowhere else
+_FIRST = b'{"nodeid":"'
+_SEPARATOR = b'},{"nodeid":"'  # between two tests, and (in valid JSON) nowhere else
 _TEMPLATE_LIMIT = 4096
 _PACKERS = {count: struct.Struct(f"<{count}d") for count in range(0, 9)}
 _DECODER = json.JSONDecoder()
@@ -105,14 +105,14 @@ class _Entry:
 class _Block:
     """The tests of one report: ``entries[i]`` describes ``nodeids[i]``; an entry is an
     ``_Entry`` or, for a test read the general way, the ``TestResult`` itself. The tests are
-    ``text[begin:end]`` (``{...},{...}``); ``canonical`` when all of it is the writer's text."""
+    ``data[begin:end]`` (``{...},{...}``); ``canonical`` when all of it is the writer's text."""
 
-    text: str
+    data: bytes  # the report's file, ASCII (so its offsets are those of its text too)
     begin: int
     end: int
     nodeids: list[str]
     entries: list[Any]
-    stops: dict[int, int]  # where each test read the general way ends in text
+    stops: dict[int, int]  # where each test read the general way ends in data
     canonical: bool
     odd: int = 0  # how many entries are TestResult objects (unhashable: counted apart)
     built: list[TestResult] | None = None
@@ -201,36 +201,44 @@ class PackedTests(Sequence[TestResult]):
         for prototype, count in templates.values():
             yield prototype, count
 
-    def text_pieces(self, encode: Callable[[TestResult], str], per_piece: int) -> Iterator[str]:
-        """The tests as ``report_chunks`` writes them, ``,``-joined, in pieces: the reports'
-        own text where it is exactly that, ``encode(test)`` for the other tests."""
-        separator = ""
+    def text_pieces(self, encode: Callable[[TestResult], str], per_piece: int) -> Iterator[bytes | memoryview]:
+        """The tests as ``report_chunks`` writes them, ``,``-joined, in pieces of UTF-8: the
+        reports' own text where it is exactly that, ``encode(test)`` for the other tests."""
+        separator = b""
         for block in self._blocks:
             if not block.nodeids:
                 continue
-            if block.canonical:  # the whole block is the writer's text: copied in one piece
-                yield separator + block.text[block.begin : block.end]
-                separator = ","
+            if block.canonical:  # the whole block is the writer's text: handed on as it is
+                if separator:
+                    yield separator
+                yield memoryview(block.data)[block.begin : block.end]  # 5 MB not copied again
+                separator = b","
                 continue
-            text, tests = block.text, block.build()
-            starts = _starts(text, block.begin, block.end, block.entries, block.stops)
+            data, tests = block.data, block.build()
+            starts = _starts(data, block.begin, block.end, block.entries, block.stops)
             for start in range(0, len(tests), per_piece):
                 batch = [
-                    text[starts[index] : starts[index + 1] - 1]
-                    if type(entry) is _Entry and entry.canonical else encode(tests[index])
+                    data[starts[index] : starts[index + 1] - 1]
+                    if type(entry) is _Entry and entry.canonical else encode(tests[index]).encode("utf-8")
                     for index, entry in enumerate(block.entries[start : start + per_piece], start)
                 ]  # fmt: skip
-                yield separator + ",".join(batch)
-                separator = ","
+                yield separator + b",".join(batch)
+                separator = b","
 
 
-def read_record(text: str) -> FastRecord | None:
-    """The record of a report given as text, or None: then use the general path."""
+def read_record(data: bytes | str) -> FastRecord | None:
+    """The record of a report given as its file's bytes (or its text), or None: then use the
+    general path. Only ASCII is followed (the writer escapes everything else), so that an
+    offset in the bytes is one in the text too."""
     checks = _checks()
     if checks is None:
         return None
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if not data.isascii():
+        return None
     try:
-        return _read(text, *checks)
+        return _read(data, *checks)
     except (_Fallback, SchemaViolation, ValueError, KeyError, TypeError, IndexError, RecursionError):
         return None
 
@@ -248,96 +256,103 @@ def _checks() -> tuple[Check, Check] | None:
     return compile_schema(schema), compile_schema(tests["items"])
 
 
-def _read(text: str, check_report: Check, check_test: Check) -> FastRecord:
-    start = text.rfind(',"tests":[')
+def _read(data: bytes, check_report: Check, check_test: Check) -> FastRecord:
+    start = data.rfind(b',"tests":[')
     if start < 0:
         raise _Fallback
-    header = json.loads(text[:start] + "}")
+    header = json.loads(data[:start] + b"}")
     if type(header) is not dict or "tests" in header:
         raise _Fallback
     tool = header.get("tool")
     if type(tool) is not dict or tool.get("name") != TOOL_NAME or type(header.get("run")) is not dict:
         raise _Fallback  # the general path says what is wrong
     check_report({**header, "tests": []})
-    begin = start + len(',"tests":[')
-    end = text.rfind("]")  # the tests array must close the report: "]}" and line ends
-    if end < begin or text[end + 1 :].strip(" \t\n\r") != "}":
+    begin = start + len(b',"tests":[')
+    end = data.rfind(b"]")  # the tests array must close the report: "]}" and line ends
+    if end < begin or data[end + 1 :].strip(b" \t\n\r") != b"}":
         raise _Fallback
     record = record_from_report({**header, "tests": []})
     if begin == end:
-        block = _Block(text, begin, end, [], [], {}, True)
+        block = _Block(data, begin, end, [], [], {}, True)
     else:
-        if not text.startswith(_FIRST, begin) or text[end - 1] != "}":
+        if not data.startswith(_FIRST, begin) or data[end - 1 : end] != b"}":
             raise _Fallback
-        block = _read_tests(text, begin, end, check_test)
+        block = _read_tests(data, begin, end, check_test)
     record.tests = PackedTests([block])  # type: ignore[assignment]
     return FastRecord(header, record)
 
 
-def _read_tests(text: str, begin: int, end: int, check_test: Check) -> _Block:
+def _read_tests(data: bytes, begin: int, end: int, check_test: Check) -> _Block:
     templates: dict[str, _Template | None] = {}
-    nodeids: list[str] = []
+    nodeids: list[bytes] = []
     entries: list[Any] = []
     odd: dict[int, tuple[int, Any]] = {}  # index -> (end, parsed test) of tests read the general way
+    text: list[str] = []  # the report's text, made only for a test read the general way
     add_nodeid, add_entry = nodeids.append, entries.append
     known = _TAILS.get
-    find, startswith = str.find, str.startswith
+    find, startswith = bytes.find, bytes.startswith
     last = end - 1  # the last test's closing brace
     position = begin
     while True:
         entry = None
-        if startswith(text, _FIRST, position):
+        if startswith(data, _FIRST, position):
             # The hot loop: a few C calls per test whose text after its nodeid was seen before
             # (its durations too: the writer rounds them), found by a fingerprint and compared
             # in place: no string of the test's length is made, no test object built.
             while True:  # position is at a '{"nodeid":"'
-                quote = find(text, '"', position + len(_FIRST))
-                close = find(text, _SEPARATOR, quote, end)
+                quote = find(data, b'"', position + len(_FIRST))
+                close = find(data, _SEPARATOR, quote, end)
                 if close < 0:
                     close = last
-                candidates = known(text[close - _PRINT : close])
+                candidates = known(data[close - _PRINT : close])
                 if candidates is not None:
                     length = close - quote - 1
                     for tail, entry in candidates:
-                        if len(tail) == length and startswith(text, tail, quote + 1):
+                        if len(tail) == length and startswith(data, tail, quote + 1):
                             break
                     else:
                         entry = None
                 if entry is None:
-                    entry = _tail(templates, text, position, quote, close, check_test)
+                    entry = _tail(templates, data, position, quote, close, check_test)
                     if entry is None:
                         break
-                add_nodeid(text[position + len(_FIRST) : quote])
+                add_nodeid(data[position + len(_FIRST) : quote])
                 add_entry(entry)
                 if close == last:
-                    return _block(text, begin, end, nodeids, entries, odd, check_test)
+                    return _block(data, begin, end, nodeids, entries, odd, text, check_test)
                 position = close + 2
                 entry = None
         # The general way, for the test at position only.
-        test, stop = _DECODER.raw_decode(text, position)
+        if not text:
+            text.append(data.decode("ascii"))
+        test, stop = _DECODER.raw_decode(text[0], position)
         check_test(test)
         odd[len(entries)] = (stop, test)
-        add_nodeid("")
+        add_nodeid(b"")
         add_entry(None)
         if stop == end:
-            return _block(text, begin, end, nodeids, entries, odd, check_test)
-        if text[stop] != ",":  # whitespace between tests: not followed here
+            return _block(data, begin, end, nodeids, entries, odd, text, check_test)
+        if data[stop : stop + 1] != b",":  # whitespace between tests: not followed here
             raise _Fallback
         position = stop + 1
 
 
 def _block(
-    text: str, begin: int, end: int, nodeids: list[str], entries: list[Any], odd: dict[int, tuple[int, Any]],
-    check_test: Check,
+    data: bytes, begin: int, end: int, nodeid_bytes: list[bytes], entries: list[Any],
+    odd: dict[int, tuple[int, Any]], text: list[str], check_test: Check,
 ) -> _Block:
-    # Every nodeid at once: a quote inside one would be escaped, and an escape, a control
-    # character or a non-ASCII one (which the writer escapes) sends its test the general way.
-    joined = "".join(nodeids)
-    if "\\" in joined or not (joined.isascii() and joined.isprintable()):
-        starts = _starts(text, begin, end, entries, {index: stop for index, (stop, _) in odd.items()})
+    # Every nodeid at once, decoded and checked: none holds a quote (each ends at the first),
+    # and one with an escape or a control character goes the general way (the writer
+    # escapes those, so such a text is not the writer's, or not even valid JSON).
+    joined = b'"'.join(nodeid_bytes).decode("ascii")
+    nodeids = joined.split('"')
+    if "\\" in joined or not joined.isprintable():
+        starts = _starts(data, begin, end, entries, {index: stop for index, (stop, _) in odd.items()})
+        if not text:
+            text.append(data.decode("ascii"))
         for index, nodeid in enumerate(nodeids):
             if index not in odd and not _plain(nodeid):
-                test, stop = _DECODER.raw_decode(text, starts[index])
+                test, stop = _DECODER.raw_decode(text[0], starts[index])
                 if stop != starts[index + 1] - 1:
                     raise _Fallback
                 check_test(test)
@@ -350,11 +365,11 @@ def _block(
             entries[index] = test
     canonical = not odd and all(entry.canonical for entry in set(entries))
     stops = {index: stop for index, (stop, _) in odd.items()}
-    return _Block(text, begin, end, nodeids, entries, stops, canonical, len(odd))
+    return _Block(data, begin, end, nodeids, entries, stops, canonical, len(odd))
 
 
-def _starts(text: str, begin: int, end: int, entries: list[Any], stops: dict[int, int]) -> list[int]:
-    """Where each test begins in ``text``, found again as ``_read_tests`` found them, and
+def _starts(data: bytes, begin: int, end: int, entries: list[Any], stops: dict[int, int]) -> list[int]:
+    """Where each test begins in ``data``, found again as ``_read_tests`` found them, and
     ``end + 1`` after the last (only for the rare reports that need it)."""
     starts = []
     position = begin
@@ -362,7 +377,7 @@ def _starts(text: str, begin: int, end: int, entries: list[Any], stops: dict[int
         starts.append(position)
         stop = stops.get(index)
         if stop is None:  # a test that fit a template ends before the next separator
-            close = text.find(_SEPARATOR, text.find('"', position + len(_FIRST)), end)
+            close = data.find(_SEPARATOR, data.find(b'"', position + len(_FIRST)), end)
             stop = end if close < 0 else close + 1
         position = stop + 1
     starts.append(position)
@@ -370,42 +385,43 @@ def _starts(text: str, begin: int, end: int, entries: list[Any], stops: dict[int
 
 
 def _plain(nodeid: str) -> bool:
-    return "\\" not in nodeid and nodeid.isascii() and nodeid.isprintable()
+    return "\\" not in nodeid and nodeid.isprintable()
 
 
-# The last _PRINT characters of a test's text -> [(its text after the nodeid, its entry)], for
-# the test texts read so far (up to a limit): an entry holds whatever report it is in. The
+# The last _PRINT bytes of a test's text -> [(its text after the nodeid, its entry)], for the
+# test texts read so far (up to a limit): an entry holds whatever report it is in. The
 # fingerprint only picks candidates; each is compared whole, in place.
 _PRINT = 200
-_TAILS: dict[str, list[tuple[str, _Entry]]] = {}
+_TAILS: dict[bytes, list[tuple[bytes, _Entry]]] = {}
 _TAILS_LIMIT = 4096
 _tails_count = [0]
 
 
 def _tail(
-    templates: dict[str, _Template | None], text: str, position: int, quote: int, close: int, check_test: Check
+    templates: dict[str, _Template | None], data: bytes, position: int, quote: int, close: int, check_test: Check
 ) -> _Entry | None:
     """The entry of a test text after its nodeid not seen before: its head (up to the first
     "duration) must be a template's, and its rest the template's literals with numbers in the
     holes; None sends the test the general way."""
-    tail = text[quote + 1 : close]
-    hole = tail.find('"duration')
+    tail = data[quote + 1 : close]
+    text = tail.decode("ascii")
+    hole = text.find('"duration')
     if hole < 0:
         return None
-    head = tail[:hole]
+    head = text[:hole]
     template = templates.get(head, False)
     if template is False:
-        piece = text[position + len(_FIRST) : close]
+        piece = data[position + len(_FIRST) : close].decode("ascii")
         at = quote - position - len(_FIRST)
         template = _learn(templates, head, piece, at, at + 1 + hole, check_test)
     if template is None:
         return None
-    entry = _rest(template, tail[hole:])
+    entry = _rest(template, text[hole:])
     if entry is not None:
         if _tails_count[0] >= _TAILS_LIMIT:
             _TAILS.clear()
             _tails_count[0] = 0
-        _TAILS.setdefault(text[close - _PRINT : close], []).append((tail, entry))
+        _TAILS.setdefault(data[close - _PRINT : close], []).append((tail, entry))
         _tails_count[0] += 1
     return entry
 
@@ -419,7 +435,7 @@ def _learn(
     if len(templates) >= _TEMPLATE_LIMIT:
         return None
     templates[head] = None
-    element = _FIRST + piece + "}"
+    element = '{"nodeid":"' + piece + "}"
     try:
         parsed = json.loads(element)
     except ValueError:  # a separator inside a test: the general way finds out
