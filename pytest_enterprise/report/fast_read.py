@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 from ..model import Attempt, RunRecord, TestResult
@@ -59,7 +60,7 @@ __all__ = ["FastRecord", "PackedTests", "read_record"]
 
 # JSON number that the schema's "minimum": 0 allows, of a sane length (longer ones, or -0,
 # go the general way, which reproduces json's own handling of them).
-_NUMBER = re.compile(r"(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,3})?").fullmatch
+_NUMBER = rb"(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,3})?"
 _HOLE = re.compile(r'"duration(_s)?":')  # only when learning a template
 _FIRST = b'{"nodeid":"'
 _SEPARATOR = b'},{"nodeid":"'  # between two tests, and (in valid JSON) nowhere else
@@ -81,12 +82,13 @@ class FastRecord:
 
 @dataclass(eq=False)
 class _Template:
-    """The tests whose text is ``{"nodeid":"`` + nodeid + head + rest, the rest being
-    ``literals[0]`` hole ``literals[1]`` hole ... ``literals[-1]``: the first hole the attempt's
-    ``duration_s``, the others its phases' durations."""
+    """The tests whose text is ``{"nodeid":"`` + nodeid + head + rest, the rest being the
+    template's literal text with a JSON number in each hole (``rest``, a compiled pattern of
+    exactly that): the first hole the attempt's ``duration_s``, the others its phases'
+    durations."""
 
     prototype: TestResult
-    literals: tuple[str, ...]
+    rest: Callable[[bytes, int, int], re.Match[bytes] | None]
     packer: struct.Struct  # the phases' durations, as Attempt keeps them
     canonical: bool  # the first test's text is what the writer makes of its test
 
@@ -124,6 +126,9 @@ class _Block:
                 for nodeid, entry in zip(self.nodeids, self.entries)
             ]
         return self.built
+
+
+_TEMPLATE_OF = attrgetter("template")
 
 
 def _make(nodeid: str, entry: _Entry) -> TestResult:
@@ -181,25 +186,18 @@ class PackedTests(Sequence[TestResult]):
         """Each template's prototype with the number of tests that fit it, and each test read
         the general way with 1: what ``quality.metrics.analyze_counted`` takes. Counted
         without building a test: entries are shared objects, so C-level ``Counter`` does it."""
-        counts: Counter[_Entry] = Counter()
+        counts: Counter[_Template] = Counter()
         for block in self._blocks:
             if block.odd:
                 for entry in block.entries:
                     if type(entry) is TestResult:
                         yield entry, 1
                     else:
-                        counts[entry] += 1
+                        counts[entry.template] += 1
             else:
-                counts.update(block.entries)
-        templates: dict[int, list[Any]] = {}
-        for entry, count in counts.items():
-            seen = templates.get(id(entry.template))
-            if seen is None:
-                templates[id(entry.template)] = [entry.template.prototype, count]
-            else:
-                seen[1] += count
-        for prototype, count in templates.values():
-            yield prototype, count
+                counts.update(map(_TEMPLATE_OF, block.entries))
+        for template, count in counts.items():
+            yield template.prototype, count
 
     def text_pieces(self, encode: Callable[[TestResult], str], per_piece: int) -> Iterator[bytes | memoryview]:
         """The tests as ``report_chunks`` writes them, ``,``-joined, in pieces of UTF-8: the
@@ -283,7 +281,7 @@ def _read(data: bytes, check_report: Check, check_test: Check) -> FastRecord:
 
 
 def _read_tests(data: bytes, begin: int, end: int, check_test: Check) -> _Block:
-    templates: dict[str, _Template | None] = {}
+    templates: dict[bytes, _Template | None] = {}
     nodeids: list[bytes] = []
     entries: list[Any] = []
     odd: dict[int, tuple[int, Any]] = {}  # index -> (end, parsed test) of tests read the general way
@@ -389,8 +387,9 @@ def _plain(nodeid: str) -> bool:
 
 
 # The last _PRINT bytes of a test's text -> [(its text after the nodeid, its entry)], for the
-# test texts read so far (up to a limit): an entry holds whatever report it is in. The
-# fingerprint only picks candidates; each is compared whole, in place.
+# first test texts read (up to a limit, then no more: in a report of real timings no two tests
+# have the same durations, and only the lookup is then paid): an entry holds whatever report
+# it is in. The fingerprint only picks candidates; each is compared whole, in place.
 _PRINT = 200
 _TAILS: dict[bytes, list[tuple[bytes, _Entry]]] = {}
 _TAILS_LIMIT = 4096
@@ -398,36 +397,41 @@ _tails_count = [0]
 
 
 def _tail(
-    templates: dict[str, _Template | None], data: bytes, position: int, quote: int, close: int, check_test: Check
+    templates: dict[bytes, _Template | None], data: bytes, position: int, quote: int, close: int, check_test: Check
 ) -> _Entry | None:
     """The entry of a test text after its nodeid not seen before: its head (up to the first
     "duration) must be a template's, and its rest the template's literals with numbers in the
     holes; None sends the test the general way."""
-    tail = data[quote + 1 : close]
-    text = tail.decode("ascii")
-    hole = text.find('"duration')
+    hole = data.find(b'"duration', quote, close)
     if hole < 0:
         return None
-    head = text[:hole]
+    head = data[quote + 1 : hole]
     template = templates.get(head, False)
     if template is False:
-        piece = data[position + len(_FIRST) : close].decode("ascii")
-        at = quote - position - len(_FIRST)
-        template = _learn(templates, head, piece, at, at + 1 + hole, check_test)
+        start = position + len(_FIRST)
+        template = _learn(templates, head, data[start:close].decode("ascii"), quote - start, hole - start, check_test)
     if template is None:
         return None
-    entry = _rest(template, text[hole:])
-    if entry is not None:
-        if _tails_count[0] >= _TAILS_LIMIT:
-            _TAILS.clear()
-            _tails_count[0] = 0
-        _TAILS.setdefault(data[close - _PRINT : close], []).append((tail, entry))
+    found = template.rest(data, hole, close)
+    if found is None:
+        return None
+    holes = found.groups()
+    durations = [*map(float, holes[1:])]
+    canonical = (
+        template.canonical
+        # each number its own repr, and duration_s the rounded sum: as the writer writes them
+        and ",".join(map(repr, durations)).encode() == b",".join(holes[1:])
+        and repr(round(sum(durations), 6)).encode() == holes[0]
+    )
+    entry = _Entry(template, template.packer.pack(*durations), canonical)
+    if _tails_count[0] < _TAILS_LIMIT:
+        _TAILS.setdefault(data[close - _PRINT : close], []).append((data[quote + 1 : close], entry))
         _tails_count[0] += 1
     return entry
 
 
 def _learn(
-    templates: dict[str, _Template | None], head: str, piece: str, quote: int, hole: int, check_test: Check
+    templates: dict[bytes, _Template | None], head: bytes, piece: str, quote: int, hole: int, check_test: Check
 ) -> _Template | None:
     """The template of the tests with this head (``piece[quote + 1 : hole]``), from the first
     of them (``piece``); None (and that test and those like it go the general way) when its
@@ -473,57 +477,12 @@ def _learn(
     if [float(hole) for hole in holes] != [float(attempt["duration_s"]), *(float(p["duration"]) for p in phases)]:
         return None
     canonical = _ENCODER.encode(result_section(prototype)) == element
-    template = templates[head] = _Template(prototype, tuple(literals), _PACKERS[len(phases)], canonical)
+    # The literals as they are, a JSON number the schema allows in each hole: one anchored
+    # match per test whose text was not seen before (~1 µs; never a search through the text).
+    pattern = (b"(" + _NUMBER + b")").join(re.escape(literal.encode()) for literal in literals)
+    rest_pattern = re.compile(pattern).fullmatch
+    template = templates[head] = _Template(prototype, rest_pattern, _PACKERS[len(phases)], canonical)
     return template
 
 
-_NUMBER_PREFIX = re.compile(r"(?:0|[1-9][0-9]{0,20})(?:\.[0-9]{1,30})?(?:[eE][-+]?[0-9]{1,3})?").match
-
-# hole text -> (its value, whether it is the value's repr), or None when it is no JSON number
-# the schema allows; durations rounded by the writer repeat a lot.
-_VALUES: dict[str, tuple[float, bool] | None] = {}
-_VALUES_LIMIT = 65_536
-
-
-def _value(hole: str) -> tuple[float, bool] | None:
-    known = _VALUES.get(hole, False)
-    if known is False:
-        if len(_VALUES) >= _VALUES_LIMIT:
-            _VALUES.clear()
-        if _NUMBER(hole) is None:
-            known = None
-        else:
-            value = float(hole)
-            known = (value, repr(value) == hole)
-        _VALUES[hole] = known
-    return known
-
-
-def _rest(template: _Template, rest: str) -> _Entry | None:
-    """The entry of a rest not seen before with this template, or None when the rest is not
-    the template's literal text with a JSON number in each hole."""
-    literals = template.literals
-    if not rest.startswith(literals[0]) or not rest.endswith(literals[-1]):
-        return None
-    position = len(literals[0])
-    holes = []
-    for literal in literals[1:]:
-        # A JSON number has no "," or "}": the hole ends at the first one, where the
-        # literal that follows it must start.
-        stop = rest.find(literal[0], position)
-        if stop < 0 or not rest.startswith(literal, stop):
-            return None
-        holes.append(rest[position:stop])
-        position = stop + len(literal)
-    if position != len(rest):
-        return None
-    values = [_value(hole) for hole in holes]
-    if None in values:
-        return None
-    durations = [value for value, _ in values[1:]]  # type: ignore[misc]
-    canonical = (
-        template.canonical
-        and all(exact for _, exact in values[1:])  # type: ignore[misc]
-        and repr(round(sum(durations), 6)) == holes[0]
-    )
-    return _Entry(template, template.packer.pack(*durations), canonical)
+_NUMBER_PREFIX = re.compile(_NUMBER.decode()).match
