@@ -48,8 +48,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from ..model import Attempt, RunRecord, TestResult
@@ -281,63 +281,65 @@ def _read(data: bytes, check_report: Check, check_test: Check) -> FastRecord:
 
 
 def _read_tests(data: bytes, begin: int, end: int, check_test: Check) -> _Block:
-    templates: dict[bytes, _Template | None] = {}
-    nodeids: list[bytes] = []
-    entries: list[Any] = []
+    # One piece per test, then its nodeid and the rest of its text (its tail), then the entry
+    # of each tail seen before: all in C (split, map), no Python code per test, no test built.
+    pieces = data[begin + len(_FIRST) : end - 1].split(_SEPARATOR)
+    parts = [*map(bytes.partition, pieces, repeat(b'"'))]
+    nodeids = [*map(_NODEID, parts)]
+    tails = [*map(_REST, parts)]
+    del parts
+    entries = [*map(_TAILS.get, tails)]
     odd: dict[int, tuple[int, Any]] = {}  # index -> (end, parsed test) of tests read the general way
-    text: list[str] = []  # the report's text, made only for a test read the general way
-    add_nodeid, add_entry = nodeids.append, entries.append
-    known = _TAILS.get
-    find, startswith = bytes.find, bytes.startswith
-    last = end - 1  # the last test's closing brace
-    position = begin
-    while True:
-        entry = None
-        if startswith(data, _FIRST, position):
-            # The hot loop: a few C calls per test whose text after its nodeid was seen before
-            # (its durations too: the writer rounds them), found by a fingerprint and compared
-            # in place: no string of the test's length is made, no test object built.
-            while True:  # position is at a '{"nodeid":"'
-                quote = find(data, b'"', position + len(_FIRST))
-                close = find(data, _SEPARATOR, quote, end)
-                if close < 0:
-                    close = last
-                candidates = known(data[close - _PRINT : close])
-                if candidates is not None:
-                    length = close - quote - 1
-                    for tail, entry in candidates:
-                        if len(tail) == length and startswith(data, tail, quote + 1):
-                            break
-                    else:
-                        entry = None
-                if entry is None:
-                    entry = _tail(templates, data, position, quote, close, check_test)
-                    if entry is None:
-                        break
-                add_nodeid(data[position + len(_FIRST) : quote])
-                add_entry(entry)
-                if close == last:
-                    return _block(data, begin, end, nodeids, entries, odd, text, check_test)
-                position = close + 2
-                entry = None
-        # The general way, for the test at position only.
-        if not text:
-            text.append(data.decode("ascii"))
-        test, stop = _DECODER.raw_decode(text[0], position)
-        check_test(test)
-        odd[len(entries)] = (stop, test)
-        add_nodeid(b"")
-        add_entry(None)
-        if stop == end:
-            return _block(data, begin, end, nodeids, entries, odd, text, check_test)
-        if data[stop : stop + 1] != b",":  # whitespace between tests: not followed here
-            raise _Fallback
-        position = stop + 1
+    if None in entries:
+        _read_new(data, begin, pieces, nodeids, tails, entries, odd, check_test)
+    return _block(data, begin, end, nodeids, entries, odd, check_test)
+
+
+_NODEID, _REST = itemgetter(0), itemgetter(2)
+
+
+def _read_new(
+    data: bytes, begin: int, pieces: list[bytes], nodeids: list[bytes], tails: list[bytes], entries: list[Any],
+    odd: dict[int, tuple[int, Any]], check_test: Check,
+) -> None:
+    """The tests whose text was not seen before: by their template, else the general way.
+    A test read the general way that holds the separator spans several pieces: they become
+    its one entry."""
+    templates: dict[bytes, _Template | None] = {}
+    text = ""  # the report's text, made only for a test read the general way
+    spanned: list[int] = []  # pieces inside a test read the general way
+    found: dict[int, tuple[int, Any]] = {}  # piece index -> (end, parsed test)
+    index, position, count = 0, begin, len(pieces)  # piece ``index`` is the test at ``position``
+    while index < count:
+        close = position + len(_FIRST) + len(pieces[index])  # where its closing brace must be
+        if entries[index] is None:
+            quote = position + len(_FIRST) + len(nodeids[index])
+            entries[index] = _TAILS.get(tails[index]) or _tail(templates, data, position, quote, close, check_test)
+            if entries[index] is None:  # the general way, for this test only
+                if not text:
+                    text = data.decode("ascii")
+                test, stop = _DECODER.raw_decode(text, position)
+                check_test(test)
+                found[index] = (stop, test)
+                following = index + 1
+                while stop > close + 1 and following < count:  # a separator inside it
+                    spanned.append(following)
+                    close += len(_SEPARATOR) + len(pieces[following])
+                    following += 1
+                if stop != close + 1:
+                    raise _Fallback
+                index = following - 1
+        index += 1
+        position = close + 2
+    for index in reversed(spanned):
+        del nodeids[index], entries[index]
+    for index, value in found.items():
+        odd[index - sum(1 for inside in spanned if inside < index)] = value
 
 
 def _block(
     data: bytes, begin: int, end: int, nodeid_bytes: list[bytes], entries: list[Any],
-    odd: dict[int, tuple[int, Any]], text: list[str], check_test: Check,
+    odd: dict[int, tuple[int, Any]], check_test: Check,
 ) -> _Block:
     # Every nodeid at once, decoded and checked: none holds a quote (each ends at the first),
     # and one with an escape or a control character goes the general way (the writer
@@ -346,11 +348,10 @@ def _block(
     nodeids = joined.split('"')
     if "\\" in joined or not joined.isprintable():
         starts = _starts(data, begin, end, entries, {index: stop for index, (stop, _) in odd.items()})
-        if not text:
-            text.append(data.decode("ascii"))
+        text = data.decode("ascii")
         for index, nodeid in enumerate(nodeids):
             if index not in odd and not _plain(nodeid):
-                test, stop = _DECODER.raw_decode(text[0], starts[index])
+                test, stop = _DECODER.raw_decode(text, starts[index])
                 if stop != starts[index + 1] - 1:
                     raise _Fallback
                 check_test(test)
@@ -386,14 +387,11 @@ def _plain(nodeid: str) -> bool:
     return "\\" not in nodeid and nodeid.isprintable()
 
 
-# The last _PRINT bytes of a test's text -> [(its text after the nodeid, its entry)], for the
-# first test texts read (up to a limit, then no more: in a report of real timings no two tests
-# have the same durations, and only the lookup is then paid): an entry holds whatever report
-# it is in. The fingerprint only picks candidates; each is compared whole, in place.
-_PRINT = 200
-_TAILS: dict[bytes, list[tuple[bytes, _Entry]]] = {}
+# A test's text after its nodeid -> its entry, for the first test texts read (up to a limit,
+# then no more: in a report of real timings no two tests have the same durations, and only the
+# lookup is then paid). An entry holds whatever report the text is in.
+_TAILS: dict[bytes, _Entry] = {}
 _TAILS_LIMIT = 4096
-_tails_count = [0]
 
 
 def _tail(
@@ -424,9 +422,8 @@ def _tail(
         and repr(round(sum(durations), 6)).encode() == holes[0]
     )
     entry = _Entry(template, template.packer.pack(*durations), canonical)
-    if _tails_count[0] < _TAILS_LIMIT:
-        _TAILS.setdefault(data[close - _PRINT : close], []).append((data[quote + 1 : close], entry))
-        _tails_count[0] += 1
+    if len(_TAILS) < _TAILS_LIMIT:
+        _TAILS[data[quote + 1 : close]] = entry
     return entry
 
 
