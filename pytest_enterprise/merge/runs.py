@@ -1,8 +1,9 @@
 """One run record from several parts: CI shards of one run, or one suite run in several
 environments (tox environments, Python versions). See docs/merge.md.
 
-Nothing here computes a metric: the merged record goes through ``analyze_run`` like any run,
-so every number is recomputed from the merged tests, never averaged over the parts.
+Nothing here computes a metric: the merged record goes through ``analyze_run`` like any run
+(or, its tests still unbuilt, ``analyze_counted``, which gives the same numbers), so every
+number is recomputed from the merged tests, never averaged over the parts.
 """
 
 from __future__ import annotations

@@ -1,40 +1,42 @@
-"""Reading a report the plugin wrote back into its run record, about 10x faster than
-``json.loads`` + ``report_violation`` + ``record_from_report``, with the same result.
+"""Reading a report the plugin wrote back into its run record, without parsing or building
+its tests one by one, with the same result as ``json.loads`` + ``report_violation`` +
+``record_from_report``.
 
 A report of 10,000 tests is 5 MB of JSON in which almost every test reads the same but for its
 nodeid and durations (the writer, ``report_chunks``, makes them so: see ``test_encoder.py``).
 The general path parses every test into dicts, checks every value against the schema, and
-builds the record from the dicts: about 50 µs a test. Here the tests array is cut into one
-piece per test with ``str.split`` on ``},{"nodeid":"`` (which only occurs between tests in
-valid JSON: a quote inside a string is escaped), and each piece is looked at with a few string
-operations, never a regular expression (``re`` walks the 500 literal characters of a test one
-by one, 7-10 µs a test):
+builds the record from the dicts: about 50 µs a test. Here, on the file's bytes (the writer
+writes ASCII only; any other byte sends the file the general way):
 
-* the **nodeid** is the text up to the first quote;
-* the **head**, from there to the first ``"duration``, is the test's text but for its nodeid
-  and durations; the first test with a given head is parsed, checked against the schema and
-  built the general way, and only if its text is exactly the compact JSON of what it parses to
-  (one attempt, no markers, no subtests) does the head become a template;
-* the **rest**, the attempt's durations and what lies between them, must be the template's
-  literal text with a JSON number (the schema's non-negative number) in each hole. Each
-  distinct rest is checked once per template (durations rounded by the writer repeat a lot).
+* the tests array is cut into one piece per test with ``bytes.split`` on ``},{"nodeid":"``
+  (in valid JSON that only occurs between tests: a quote inside a string is escaped), each
+  piece into its **nodeid** (up to the first quote) and its **tail** (the rest of its text) by
+  ``map(bytes.partition)``, and each tail read before (durations rounded by the writer repeat
+  a lot) gives its entry by ``map(dict.get)``: no Python code runs for such a test;
+* a tail not seen before has a **head**, up to its first ``"duration``, that must be a
+  template's: the first test with that head is parsed, checked against the schema and built
+  the general way, and only if its text is exactly the compact JSON of what it parses to (one
+  attempt, no markers, no subtests) does the head become a template; the rest of the tail must
+  then match the template's literal text with a JSON number (the schema's non-negative number)
+  in each hole, the attempt's ``duration_s`` and its phases' durations (one anchored pattern).
 
 Holes cannot change how the rest of the text parses (a nodeid has no quote, backslash or
 control character, checked for all nodeids at once; a hole is a JSON number), so a test that
 fits a template is valid and means what the template says with its own values.
 
 Anything else (a test with reruns, markers or subtests, escapes in its nodeid, a test that fits
-no template) is parsed and checked on its own, the general way. Whatever this cannot follow
-exactly (whitespace between tests, the tests are not the report's last key, a test that is not
-valid JSON or breaks the schema, ...) makes ``read_record`` return None, and the caller reads
-the file the general way, which gives the usual one-line error. So this is only ever faster,
-never more lenient: tests/test_merge.py compares it with the general path.
+no template) is parsed and checked on its own, the general way, from its own start (if it holds
+the separator it spans several pieces). Whatever this cannot follow exactly (whitespace between
+tests, the tests are not the report's last key, a test that is not valid JSON or breaks the
+schema, ...) makes ``read_record`` return None, and the caller reads the file the general way,
+which gives the usual one-line error. So this is only ever faster, never more lenient:
+tests/test_merge.py compares it with the general path.
 
 The tests are not built at all until something asks for them: the record's ``tests`` is a
 ``PackedTests``, a sequence that builds the ``TestResult`` objects on first use, and that a
 shards merge reads without building them: nodeids (``nodeids``), what ``analyze_counted`` needs
 (``counted``: each template once, with how many tests fit it) and the report text
-(``text_pieces``: the part's own text for each test whose text is exactly what
+(``text_pieces``: the part's own bytes for each test whose text is exactly what
 ``report_chunks`` would write for it: its nodeid printable ASCII, its numbers their own
 ``repr``, its ``duration_s`` the rounded sum of its phases).
 """
