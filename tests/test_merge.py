@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -270,42 +271,122 @@ def test_tox_example_without_tox(pytester, monkeypatch, capsys):
     assert "py-a+py-b" in capsys.readouterr().out
 
 
-def test_fast_reader_gives_the_general_paths_record(tmp_path):
-    """report.fast_read against json.loads + the schema check + record_from_report."""
-    from pytest_enterprise.merge.parts import read_part
-    from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, TestResult
-    from pytest_enterprise.quality.metrics import analyze_run
-    from pytest_enterprise.report.fast_read import read_record
-    from pytest_enterprise.report.json_report import _ENCODER, build_report, dumps_report, record_from_report
-    from pytest_enterprise.report.json_report import result_section
+def _mixed_tests() -> list[Any]:
+    """Tests of every shape the fast reader must follow or hand to the general way."""
+    from pytest_enterprise.model import Attempt, Phase, TestResult
 
     def passed(nodeid: str, call: float, **extra: Any) -> TestResult:
         phases = [Phase("setup", "passed", 0.0001), Phase("call", "passed", call), Phase("teardown", "passed", 0.0001)]
         return TestResult(nodeid, [Attempt(1, "passed", phases)], **extra)
 
     failed = [Phase("setup", "passed", 0.0), Phase("call", "failed", 0.5), Phase("teardown", "passed", 0.0)]
-    tests = [
-        passed("t.py::a", 0.001), passed("t.py::b", 0.002, worker="gw1"), passed('t.py::c["q\\\\"]', 0.003),
+    return [
+        passed("t.py::a", 0.001), passed("t.py::b", 0.002, worker="gw1"), passed('t.py::c["q\\"]', 0.003),
         passed("t.py::é", 1e-7), passed("t.py::d", 0.25, severity="high", stage="unit"),
         passed("t.py::e", 0.1, markers={"flags": {"beta": "on"}}), passed("t.py::f", 0.1, started_at="2026-01-01T00:00:00Z"),
         TestResult("t.py::g", [Attempt(1, "failed", failed, "failure", "AssertionError", "assert 0"), Attempt(2, "passed", failed[:1])]),
         TestResult("t.py::h", [Attempt(1, "skipped", [Phase("setup", "skipped", 0.0)])]),
+        passed("t.py::a2", 0.001), passed("t.py::b2", 0.002, worker="gw1"), passed("t.py::i", 0.1 + 0.2),
+        TestResult("t.py::j", [Attempt(1, "failed", failed, "failure", "AssertionError", 'assert "duration": 1')]),
+        TestResult("t.py::k", [Attempt(1, "passed", [])]),
+        TestResult("m.py", [Attempt(1, "error", [Phase("collect", "failed", 0.0)], "collection", "ImportError", "x")]),
     ]
-    record = RunRecord(RunInfo(id="r", started_at="2026-01-01T00:00:00Z", python="CPython"), tests)
+
+
+def test_fast_reader_gives_the_general_paths_record(tmp_path):
+    """report.fast_read against json.loads + the schema check + record_from_report: the same
+    record, the same metrics counted per template, the same text written back."""
+    from pytest_enterprise.merge.parts import read_part
+    from pytest_enterprise.model import RunInfo, RunRecord
+    from pytest_enterprise.quality.metrics import analyze_counted, analyze_run
+    from pytest_enterprise.report.fast_read import PackedTests, read_record
+    from pytest_enterprise.report.json_report import _ENCODER, build_report, dumps_report, record_from_report
+    from pytest_enterprise.report.json_report import report_chunks, result_section
+    from pytest_enterprise.report.test_encoder import TestEncoder
+
+    record = RunRecord(RunInfo(id="r", started_at="2026-01-01T00:00:00Z", python="CPython"), _mixed_tests())
     text = dumps_report(build_report(record, analyze_run(record).to_dict(), [], None))
-    # the compact text, the same with whitespace, and with a non-canonical duration
-    variants = [text, json.dumps(json.loads(text), indent=1), text.replace('"duration":0.001}', '"duration":1.0e-3}')]
+    marked = record_from_report(json.loads(text))
+    # A marker value holding the separator between tests: the test that holds it is read the
+    # general way, from its own start, and the file is still followed to its end.
+    marked.tests[5].markers = {"flags": {"beta": "on"}, "x": [{"a": 1}, {"nodeid": "y"}]}
+    marked_text = dumps_report(build_report(marked, analyze_run(marked).to_dict(), [], None))
+    variants = [
+        text,  # as the writer writes it
+        json.dumps(json.loads(text), indent=1),  # whitespace: the general way
+        text.replace('"duration":0.001}', '"duration":1.0e-3}'),  # a number not as the writer writes it
+        text.replace('"duration_s":0.001201,', '"duration_s":0.0012,'),  # a duration_s that is not the sum's
+        text.replace('"nodeid":"t.py::b2"', '"nodeid":"t.py::b\\u0032"'),  # an escape in a nodeid
+        marked_text,
+    ]
     for index, variant in enumerate(variants):
         path = tmp_path / f"r{index}.json"
         path.write_text(variant)
         expected = record_from_report(json.loads(variant))
         part = read_part(path)
-        assert part.record == expected
+        assert part.record == expected, index
         assert part.header == {key: value for key, value in json.loads(variant).items() if key != "tests"}
-        for test in part.record.tests:
-            if id(test) in part.texts:
-                assert part.texts[id(test)] == _ENCODER.encode(result_section(test))
-    assert read_record(text) is not None and len(read_record(text).texts) >= 4
+        tests = part.record.tests
+        if index in (0, 2, 3, 4, 5):
+            assert isinstance(tests, PackedTests), index  # not handed to the general path
+        if not isinstance(tests, PackedTests):
+            continue
+        # What the merge counts per template is analyze_run of the built tests.
+        assert analyze_counted(part.record, tests.counted()) == analyze_run(expected), index
+        # What the merge writes is what report_chunks writes for the same tests.
+        written = b"".join(tests.text_pieces(TestEncoder(result_section, _ENCODER.encode), 3)).decode()
+        general = "".join(report_chunks({}, expected.tests))[len('{,"tests":[') : -len("]}")]
+        assert written == general, index
+        assert list(tests.nodeids()) == [test.nodeid for test in expected.tests]
+    fast = read_record(text.encode())
+    assert fast is not None and fast.record.tests._blocks[0].canonical is False  # the escaped nodeids
+    assert read_record(text) is not None  # given as text too
     # A test that breaks the schema: the fast reader gives up, the general path says where.
     assert read_record(text.replace('"outcome":"passed","unit"', '"outcome":"odd","unit"', 1)) is None
     assert read_record(text.replace('"duration":0.001}', '"duration":-1}')) is None
+    assert read_record(text.replace('"duration":0.001}', '"duration":"1"}')) is None
+    assert read_record(text.replace('"t.py::a"', '"t.py::\x01"')) is None  # a control character
+    assert read_record(text.replace("\\u00e9", "é")) is None  # not ASCII: the general way
+    assert read_record(text[:-3]) is None
+
+
+def test_merge_on_the_fast_path_writes_what_the_general_path_writes(tmp_path, monkeypatch, capsys):
+    """Shards of every test shape, merged as read by report.fast_read and as read the general
+    way: the same merged report, byte for byte; a collection error every shard saw counts once."""
+    import pytest_enterprise.merge.parts as parts
+    from pytest_enterprise.model import RunInfo, RunRecord
+    from pytest_enterprise.quality.metrics import analyze_run
+    from pytest_enterprise.report.fast_read import PackedTests
+    from pytest_enterprise.report.json_report import build_report, dumps_report
+
+    monkeypatch.chdir(tmp_path)
+    tests = _mixed_tests()
+    plain = [dataclasses.replace(tests[index], nodeid=f"p.py::{index}") for index in (0, 1, 8, 9, 11, 13)]
+    shards = [tests[:5] + tests[-1:], tests[5:10] + tests[-1:], tests[10:], plain]
+    for number, shard in enumerate(shards):
+        run = RunInfo(id=f"s{number}", started_at=f"2026-01-01T00:00:0{number}Z", python="CPython", deselected=1)
+        record = RunRecord(run, shard)
+        text = dumps_report(build_report(record, analyze_run(record).to_dict(), [], None))
+        (tmp_path / f"s{number}.json").write_text(text + "\n")
+    names = [f"s{number}.json" for number in range(len(shards))]
+    assert parts.read_part(tmp_path / "s3.json").record.tests._blocks[0].canonical  # copied whole
+    # Node ids all distinct (s2's collection error renamed): the parts' tests stay unbuilt, and
+    # whole parts are copied where they can be. Else they are built and looked at one by one.
+    distinct = ["s0.json", "s2.json", "s3.json"]
+    chained = []
+    chain = PackedTests.chain.__func__
+    monkeypatch.setattr(PackedTests, "chain", classmethod(lambda cls, tests: chained.append(1) or chain(cls, tests)))
+    assert merge(*names, "--output", "fast.json") == 0
+    assert not chained  # a repeated nodeid: the tests one by one
+    (tmp_path / "s2.json").write_text((tmp_path / "s2.json").read_text().replace(',{"nodeid":"m.py"', ',{"nodeid":"n.py"'))
+    assert merge(*distinct, "--output", "fast2.json") == 0
+    assert chained == [1]
+    monkeypatch.setattr(parts, "read_record", lambda data: None)
+    assert merge(*distinct, "--output", "general2.json") == 0
+    (tmp_path / "s2.json").write_text((tmp_path / "s2.json").read_text().replace(',{"nodeid":"n.py"', ',{"nodeid":"m.py"'))
+    assert merge(*names, "--output", "general.json") == 0
+    assert (tmp_path / "fast.json").read_bytes() == (tmp_path / "general.json").read_bytes()
+    assert (tmp_path / "fast2.json").read_bytes() == (tmp_path / "general2.json").read_bytes()
+    merged = json.loads((tmp_path / "fast.json").read_text())
+    assert [t["nodeid"] for t in merged["tests"]].count("m.py") == 1
+    assert any("repeated in several shards" in note for note in merged["merge"]["notes"])

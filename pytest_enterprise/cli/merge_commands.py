@@ -40,8 +40,9 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..gates import configured_gates, evaluate
     from ..merge.parts import choose_mode, read_part
     from ..merge.runs import merge_parts
+    from ..quality.metrics import analyze_counted, analyze_run
+    from ..report.fast_read import PackedTests
     from ..report.loading import no_gc
-    from ..quality.metrics import analyze_run
 
     if len(options.reports) < 2:
         raise UsageError("merge needs at least two reports; one part is already a run")
@@ -57,7 +58,11 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     mode, why = choose_mode(parts, options.mode)
     merged = merge_parts(parts, mode)
     record = merged.record
-    quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds).to_dict()
+    thresholds = config.telemetry.quality_thresholds
+    if isinstance(record.tests, PackedTests):  # counted per template, no test built
+        quality = analyze_counted(record, record.tests.counted(), thresholds=thresholds).to_dict()
+    else:
+        quality = analyze_run(record, thresholds=thresholds).to_dict()
     gates = evaluate(configured_gates(config.telemetry), quality)
     if any(gate.failed for gate in gates) and record.run.exit_status in (None, 0, 1):
         record.run.exit_status = EXIT_GATE_FAILED
@@ -134,50 +139,47 @@ def _manual_statuses(options: argparse.Namespace, config: Any, context: Any) -> 
         return context.manual_statuses(store.control_statuses())
 
 
-def _report_pieces(header: dict[str, Any], merged: Any, parts: list[Any]) -> list[str]:
+def _report_pieces(header: dict[str, Any], merged: Any, parts: list[Any]) -> list[bytes]:
+    """The merged report's UTF-8 text, in pieces (the last one its final line end)."""
     from ..merge.parts import ENVIRONMENTS
+    from ..report.fast_read import PackedTests
     from ..report.json_report import report_chunks, result_section
 
-    section = None
+    tests = merged.record.tests
     if merged.mode == ENVIRONMENTS:
 
         def section(test: Any) -> dict[str, Any]:
             return {**result_section(test), "environment": test.stage}
 
-        return [*report_chunks(header, merged.record.tests, section), "\n"]
-    # A shards merge writes each test as it was: where a part's text of a test is exactly what
-    # report_chunks makes of it (report.fast_read checked that), the text is copied.
-    texts: dict[int, str] = {}
-    for part in parts:
-        texts.update(part.texts)
-    if not texts:
-        return [*report_chunks(header, merged.record.tests), "\n"]
-    return [*_chunks_with_texts(header, merged.record.tests, texts), "\n"]
+        chunks = report_chunks(header, tests, section)
+    elif isinstance(tests, PackedTests):
+        # A shards merge writes each test as it was: where a part's text of a test is exactly
+        # what report_chunks makes of it (report.fast_read checked that), the text is copied.
+        return [*_chunks_from_texts(header, tests), b"\n"]
+    else:
+        chunks = report_chunks(header, tests)
+    return [chunk.encode("utf-8") for chunk in chunks] + [b"\n"]
 
 
-def _chunks_with_texts(header: dict[str, Any], tests: list[Any], texts: dict[int, str]) -> Any:
-    """``report_chunks(header, tests)``, the same text, taking each test's from ``texts``
-    when it is there."""
+def _chunks_from_texts(header: dict[str, Any], tests: Any) -> Any:
+    """``report_chunks(header, tests)``, the same text (as UTF-8), taking each test's from
+    the parts' files."""
     from ..report.json_report import _ENCODER, _TESTS_PER_PIECE, result_section
     from ..report.test_encoder import TestEncoder
 
-    encode_test = TestEncoder(result_section, _ENCODER.encode)
     head = _ENCODER.encode(header)
-    yield head[:-1] + ',"tests":['
-    known = texts.get
-    for start in range(0, len(tests), _TESTS_PER_PIECE):
-        batch = [known(id(test)) or encode_test(test) for test in tests[start : start + _TESTS_PER_PIECE]]
-        yield ("," if start else "") + ",".join(batch)
-    yield "]}"
+    yield (head[:-1] + ',"tests":[').encode("utf-8")
+    yield from tests.text_pieces(TestEncoder(result_section, _ENCODER.encode), _TESTS_PER_PIECE)
+    yield b"]}"
 
 
-def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[str], parts: list[Any]) -> None:
+def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[bytes], parts: list[Any]) -> None:
     from ..audit import make_event
     from ..merge.runs import stored_copy
     from ..store.sqlite import HistoryStore
 
     compressor = zlib.compressobj(1)
-    report_zlib = b"".join(compressor.compress(piece.encode("utf-8")) for piece in pieces[:-1]) + compressor.flush()
+    report_zlib = b"".join(compressor.compress(piece) for piece in pieces[:-1]) + compressor.flush()
     run_id = merged.record.run.id
     with HistoryStore(path) as store:
         store.save_run(stored_copy(merged.record, merged.mode), quality, report_zlib=report_zlib)
@@ -187,10 +189,10 @@ def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[str], p
         ))  # fmt: skip
 
 
-def _write(output: str, pieces: list[str]) -> None:
+def _write(output: str, pieces: list[bytes]) -> None:
     from ..files import atomic_writer
 
-    with atomic_writer(output, what="merged report") as handle:
+    with atomic_writer(output, binary=True, what="merged report") as handle:
         for piece in pieces:
             handle.write(piece)
 

@@ -4,8 +4,7 @@ relate (CI shards of one run, or runs of one suite in several environments)."""
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,14 @@ MODES = (AUTO, SHARDS, ENVIRONMENTS)
 @dataclass
 class Part:
     """One report of a merge; ``header`` is the report without its tests (those are in
-    ``record``), so a part costs what its run record costs, not its parsed JSON."""
+    ``record``), so a part costs what its run record costs, not its parsed JSON. Read by
+    ``report.fast_read``, ``record.tests`` is a ``PackedTests``: built on first use."""
 
     path: Path
     sha256: str
     header: dict[str, Any]
     record: RunRecord
     label: str = ""  # the environment it stands for, in an environments merge
-    # id(test) -> the test's text in the file, where that is exactly what the writer makes of it
-    texts: dict[int, str] = field(default_factory=dict)
 
     @property
     def environment_key(self) -> tuple[str | None, str]:
@@ -46,14 +44,9 @@ def read_part(path: str | Path) -> Part:
     one-line errors. Both give the same record."""
     path = Path(path)
     raw = read_bytes(path)
-    try:
-        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-    except UnicodeDecodeError:
-        text = None
-    fast = None if text is None else read_record(text)
+    fast = read_record(raw)  # kept: its tests' text is the report's (ASCII) bytes
     if fast is not None:
-        return Part(path, hashlib.sha256(raw).hexdigest(), fast.header, fast.record, texts=fast.texts)
-    del text
+        return Part(path, hashlib.sha256(raw).hexdigest(), fast.header, fast.record)
     report = load_report(path, raw)
     data = report.data
     try:

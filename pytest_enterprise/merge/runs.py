@@ -1,8 +1,9 @@
 """One run record from several parts: CI shards of one run, or one suite run in several
 environments (tox environments, Python versions). See docs/merge.md.
 
-Nothing here computes a metric: the merged record goes through ``analyze_run`` like any run,
-so every number is recomputed from the merged tests, never averaged over the parts.
+Nothing here computes a metric: the merged record goes through ``analyze_run`` like any run
+(or, its tests still unbuilt, ``analyze_counted``, which gives the same numbers), so every
+number is recomputed from the merged tests, never averaged over the parts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import COLLECTION, GitInfo, RunInfo, RunRecord, TestResult
+from ..report.fast_read import PackedTests
 from ..timeutil import parse_timestamp
 from .parts import ENVIRONMENTS, Part, label_environments
 
@@ -117,6 +119,18 @@ def _combine_shards(parts: list[Part], notes: list[str]) -> tuple[list[TestResul
                 f"{part.path}: stages {part.record.stages!r} differ from {stages!r} in {parts[0].path};"
                 " shards of one run share their stages"
             )
+    packed = [part.record.tests for part in parts]
+    if all(isinstance(tests, PackedTests) for tests in packed):
+        # Parts read by report.fast_read whose nodeids are all distinct (one set, in C): the
+        # merged tests are theirs in order, still unbuilt. A repeated nodeid (an overlap, or a
+        # collection error every shard saw) goes the way below, which says which or drops it.
+        total = sum(map(len, packed))
+        seen: set[str] = set()
+        for tests in packed:
+            seen.update(tests.nodeids())  # type: ignore[attr-defined]
+        if len(seen) == total:
+            merged = PackedTests.chain(packed)  # type: ignore[arg-type]
+            return merged, _deselected(parts, total)  # type: ignore[return-value]
     where: dict[str, Part] = {}
     tests: list[TestResult] = []
     repeated_collection_errors = 0

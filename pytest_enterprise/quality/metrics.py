@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from pytest_enterprise.model import COLLECTION, Attempt, RunRecord, TestResult
@@ -37,6 +38,7 @@ __all__ = [
     "ParetoEntry",
     "QualityMetrics",
     "StageYield",
+    "analyze_counted",
     "analyze_run",
     "compute_quality",
     "unit_defects",
@@ -549,7 +551,24 @@ def _marker_stage_counts(
 def analyze_run(
     record: RunRecord, *, thresholds: Mapping[str, float] = DEFAULT_QUALITY_THRESHOLDS
 ) -> QualityMetrics:
-    """Quality metrics for one run record, following the outcome model in DESIGN §2.
+    """Quality metrics for one run record, following the outcome model in DESIGN §2."""
+    return analyze_counted(record, zip(record.tests, repeat(1)), thresholds=thresholds)
+
+
+def analyze_counted(
+    record: RunRecord,
+    counted: Iterable[tuple[TestResult, int]],
+    *,
+    thresholds: Mapping[str, float] = DEFAULT_QUALITY_THRESHOLDS,
+) -> QualityMetrics:
+    """``analyze_run`` of a record whose tests are ``counted``: each ``(test, n)`` stands for
+    ``n`` tests that may differ from ``test`` in their nodeids and durations only; the rest of
+    ``record`` (run, stages, opportunity counting) is read as ``analyze_run`` reads it.
+
+    What a test adds depends on nothing else (not its nodeid, not its durations), so ``n``
+    tests add ``n`` times what one adds: a shards merge (``report.fast_read.PackedTests``)
+    counts its 80,000 tests per template without building them. Keep it so: a metric that
+    reads a test's nodeid or durations must not go through here.
 
     One pass over the tests. A unit that passed on its only attempt, the common case, takes a
     short path that adds what ``is_unit``, ``first_pass``, ``final_pass``, ``unit_defects`` and
@@ -567,7 +586,7 @@ def analyze_run(
     shapes: dict[int, list[Any]] = {}
     entering: Counter[str] = Counter()
     passing: Counter[str] = Counter()
-    for test in record.tests:
+    for test, count in counted:
         attempts = test.attempts
         own = test.opportunities
         if (
@@ -577,37 +596,37 @@ def analyze_run(
             and own >= 1
             and not (subtests and attempts[0].subtests)
         ):
-            passed_at_once += 1
-            opportunities += own
+            passed_at_once += count
+            opportunities += own * count
             unit_first_pass = True
         else:
-            final_outcomes[test.outcome] += 1
+            final_outcomes[test.outcome] += count
             if not test.is_unit:
                 continue
-            units += 1
+            units += count
             found = unit_defects(test, subtests)
             if found:
-                defects += found
-                categories[_defect_label(_final_attempt(test))] += found
-            opportunities += unit_opportunities(test, subtests)
+                defects += found * count
+                categories[_defect_label(_final_attempt(test))] += found * count
+            opportunities += unit_opportunities(test, subtests) * count
             unit_first_pass = test.first_pass
-            first_pass += unit_first_pass
-            final_pass += test.final_pass
-            flaky += test.flaky
+            first_pass += unit_first_pass * count
+            final_pass += test.final_pass * count
+            flaky += test.flaky * count
             if by_phase and test.category == COLLECTION:
-                uncollected += 1  # its tests never reached setup
+                uncollected += count  # its tests never reached setup
                 continue
         if by_phase:
             shape = attempts[0].phase_outcomes()
             entry = shapes.get(id(shape))
             if entry is None:
-                shapes[id(shape)] = [shape, 1]
+                shapes[id(shape)] = [shape, count]
             else:
-                entry[1] += 1
+                entry[1] += count
         else:
             stage = test.stage if test.stage in known_stages else UNSTAGED
-            entering[stage] += 1
-            passing[stage] += unit_first_pass
+            entering[stage] += count
+            passing[stage] += unit_first_pass * count
     units += passed_at_once
     final_outcomes["passed"] += passed_at_once
     if by_phase:
