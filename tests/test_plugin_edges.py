@@ -23,7 +23,10 @@ def test_inert_without_flag_or_config(pytester: pytest.Pytester):
         def pytest_sessionfinish(session):
             loaded = sorted(
                 name for name in ("scipy", "yaml", "tabulate", "pytest_enterprise.session",
-                                  "pytest_enterprise.recorder", "pytest_enterprise.config")
+                                  "pytest_enterprise.recorder", "pytest_enterprise.config",
+                                  "pytest_enterprise.trends", "pytest_enterprise.quality.control",
+                                  "pytest_enterprise.quality.flaky", "pytest_enterprise.quality.spc",
+                                  "pytest_enterprise.store.sqlite", "mmh3")
                 if name in sys.modules
             )
             plugin = session.config.pluginmanager.get_plugin("enterprise-session")

@@ -166,3 +166,16 @@ def test_passed_helper_is_packed(project):
     with HistoryStore(project / STORE) as store:
         save(store, run_record("p", at(1), [passed("t::a")]))
         assert store._conn.execute("SELECT tests FROM run_tests").fetchall() == [(1,)]
+
+
+def test_status_groups_by_environment_and_branch(project, capsys):
+    fill(project, 2, branch="main")
+    with HistoryStore(project / STORE) as store:
+        save(store, run_record("tox-1", at(50), suite(1), environment="py311"))
+    out = run(capsys, "telemetry", "status", "--env", "py311")[1]
+    assert "latest run tox-1" in out and "r01" not in out
+    out = run(capsys, "telemetry", "status", "--env", "", "--branch", "main")[1]
+    assert "latest run r01" in out and "tox-1" not in out
+    assert run(capsys, "telemetry", "status", "--env", "py310")[1] == (
+        f"no runs of process 'pytest' with environment 'py310' in {project / STORE}\n"
+    )

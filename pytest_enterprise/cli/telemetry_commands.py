@@ -32,6 +32,8 @@ def add_parser(groups: Any) -> None:
     status = commands.add_parser("status", allow_abbrev=False, help="latest run of a process and its trend")
     status.add_argument("--process", help="process name (default: telemetry.process_name)")
     status.add_argument("--limit", type=int, default=10, help="runs in the trend (default 10)")
+    status.add_argument("--branch", help='only runs of this git branch ("" for runs without one)')
+    status.add_argument("--env", dest="environment", help='only runs of this environment, e.g. a tox env ("" for none)')
     add_store_option(status)
     add_config_option(status)
     status.set_defaults(handler=status_command)
@@ -71,8 +73,12 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
     config = load_config(options)
     process = options.process or config.telemetry.process_name
     require(options.limit >= 1, "--limit must be at least 1")
+    same = {key: getattr(options, key) or None for key in ("branch", "environment") if getattr(options, key) is not None}
     with open_store(options, config) as store:
-        runs = store.recent_runs(process, limit=options.limit)
+        runs = store.recent_runs(process, limit=options.limit, same=same)
+        if not runs and same:
+            print(f"no runs of process {process!r} with {_described(same)} in {store.path}")
+            return 0
         if not runs:
             events = store.events(process)
             if not events:
@@ -92,6 +98,7 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
     rows = [
         (
             run.started_at,
+            run.environment or "",
             run.units,
             run.defects,
             _fmt(run.dpmo, ",.0f"),
@@ -102,9 +109,13 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
         )
         for run in runs
     ]
-    print(tabulate(rows, headers=("started", "units", "defects", "DPMO", "sigma", "FPY %", "RTY %", "exit"), disable_numparse=True))
+    print(tabulate(rows, headers=("started", "env", "units", "defects", "DPMO", "sigma", "FPY %", "RTY %", "exit"), disable_numparse=True))
     print(_trend(runs))
     return 0
+
+
+def _described(same: dict[str, str | None]) -> str:
+    return " and ".join(f"{key} {value!r}" if value is not None else f"no {key}" for key, value in same.items())
 
 
 def _status_from_events(process: str, events: list[Any], config: Any) -> int:

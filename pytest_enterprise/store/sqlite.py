@@ -430,6 +430,8 @@ _RUN_COLUMNS = (
     "created_at", "environment", "opportunity_definition",
 )  # fmt: skip
 _SUMMARY_NAMES = tuple(c for c in _RUN_COLUMNS if c != "report_zlib")
+# recent_runs(same=...): what a series is told apart by, and its column.
+_SERIES_KEYS = {"branch": "git_branch", "environment": "environment"}
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_NAMES)
 _INSERT_RUN = (
     f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)})"
@@ -712,9 +714,16 @@ class HistoryStore:
         )
         return json.loads(rows[0][0]) if rows else None
 
-    def recent_runs(self, process: str | None = None, limit: int = 20) -> list[RunSummary]:
-        """Summaries of the newest runs first, optionally of one process only."""
-        where, params = ("WHERE process = ?", (process,)) if process is not None else ("", ())
+    def recent_runs(
+        self, process: str | None = None, limit: int = 20, *, same: Mapping[str, str | None] | None = None
+    ) -> list[RunSummary]:
+        """Summaries of the newest runs first, optionally of one process only; ``same`` maps
+        ``branch`` and/or ``environment`` to the value a run must have (None: none)."""
+        conditions, params = (["process = ?"], [process]) if process is not None else ([], [])
+        for key, value in (same or {}).items():
+            conditions.append(f"{_SERIES_KEYS[key]} IS ?")  # our column names, never input
+            params.append(value)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self._query(
             f"SELECT {_SUMMARY_COLUMNS} FROM runs {where}"
             " ORDER BY started_at DESC, rowid DESC LIMIT ?",
