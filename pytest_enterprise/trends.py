@@ -13,6 +13,7 @@ from .model import DEFECT_OUTCOMES
 from .quality import control, flaky
 from .store.series import SeriesRun, TestInRun
 from .timeutil import format_timestamp, parse_timestamp
+from .utf8 import utf8_safe
 
 #: ``branch``/``environment`` arguments: every value (not "only runs without one", which None is).
 ANY = object()
@@ -58,11 +59,8 @@ def process_flaky(
     branch: Any = ANY, environment: Any = ANY, nodeids: Any = None,
 ) -> flaky.FlakyAnalysis:  # fmt: skip
     """Flaky verdicts over the newest ``runs`` (default ``telemetry.flaky_window``) of ``process``."""
-    window = [
-        run
-        for run in store.series_runs(process, limit=runs or telemetry.flaky_window)
-        if (branch is ANY or run.branch == branch) and (environment is ANY or run.environment == environment)
-    ]
+    same = {key: value for key, value in (("branch", branch), ("environment", environment)) if value is not ANY}
+    window = store.series_runs(process, same=same, limit=runs or telemetry.flaky_window)
     tests = store.tests_in_runs([run.id for run in window], nodeids)
     return flaky.analyze(window, tests, **flaky_settings(telemetry))
 
@@ -149,32 +147,31 @@ def run_trends(store: Any, record: Any, quality: Any, telemetry: Any) -> RunTren
     """SPC of the run's series with the run as its newest point, and the flaky history of the
     tests that failed first in it. Reads only that series and the flaky window."""
     this = current_run(record, quality)
-    series_key = (this.branch, this.environment)
     process = record.run.process
-    history = store.series_runs(process, series=series_key)
+    history = store.series_runs(process, same={"branch": this.branch, "environment": this.environment})
     spc = control.control_series(
-        process, *series_key, [*history, this], store.spc_baselines(process), **spc_settings(telemetry),
-        newest=RUN_CHART_POINTS,
-    )
+        process, this.branch, this.environment, [*history, this], store.spc_baselines(process),
+        **spc_settings(telemetry), newest=RUN_CHART_POINTS,
+    )  # fmt: skip
     trends = RunTrends(spc, this.id)
     # First attempt a defect (TestResult.first_pass, without its per-test property calls).
-    failed_first = [test.nodeid for test in record.tests if test.attempts and test.attempts[0].outcome in DEFECT_OUTCOMES]
-    if not failed_first:
+    failed = [test for test in record.tests if test.attempts and test.attempts[0].outcome in DEFECT_OUTCOMES]
+    if not failed:
         return trends
     settings = flaky_settings(telemetry)
     if this.units and this.failed_units is not None and this.failed_units / this.units >= settings["outage_threshold"]:
-        trends.outage, trends.other_failures = True, len(failed_first)
+        trends.outage, trends.other_failures = True, len(failed)
         return trends
     window = store.series_runs(process, limit=telemetry.flaky_window - 1)
-    tests = store.tests_in_runs([run.id for run in window], failed_first)
-    by_nodeid = {test.nodeid: test for test in record.tests}
-    for nodeid in failed_first:
-        attempts = by_nodeid[nodeid].attempts
+    tests = store.tests_in_runs([run.id for run in window], [test.nodeid for test in failed])
+    for test in failed:  # this run, not stored yet
+        attempts = test.attempts
         rerun_seconds = sum(attempt.duration for attempt in attempts[:-1])
-        tests.add(nodeid, TestInRun(this.id, tuple(attempt.outcome for attempt in attempts), rerun_seconds))
+        # Under the name the store knows it by (node ids that UTF-8 cannot hold are escaped).
+        tests.add(utf8_safe(test.nodeid), TestInRun(this.id, tuple(attempt.outcome for attempt in attempts), rerun_seconds))
     analysis = flaky.analyze([*window, this], tests, **settings)
     trends.history_runs = len(window)
     trends.flaky_failures = analysis.flaky
-    trends.other_failures = len(failed_first) - len(analysis.flaky)
+    trends.other_failures = len(failed) - len(analysis.flaky)
     return trends
 

@@ -73,10 +73,11 @@ def test_series_runs_are_oldest_first_and_filter_one_series_including_none(store
     save(store, run_record("c", at(3), suite(0)))
     save(store, run_record("d", at(4), suite(7), branch="main"))
     assert [r.id for r in store.series_runs("pytest")] == ["a", "b", "c", "d"]
-    main = store.series_runs("pytest", series=("main", None))
+    main = store.series_runs("pytest", same={"branch": "main", "environment": None})
     assert [r.id for r in main] == ["a", "d"]
     assert [r.failed_units for r in main] == [3, 7] and main[0].units == 100
-    assert [r.id for r in store.series_runs("pytest", series=(None, None))] == ["c"]
+    assert [r.id for r in store.series_runs("pytest", same={"branch": None, "environment": None})] == ["c"]
+    assert [r.id for r in store.series_runs("pytest", same={"branch": "main"})] == ["a", "b", "d"]
     assert [r.id for r in store.series_runs("pytest", limit=2)] == ["c", "d"]
     assert store.series_runs("other") == []
     assert main[0].opportunity_definition == "1 per test unless @pytest.mark.opportunities(n) says otherwise"

@@ -179,3 +179,12 @@ def test_status_groups_by_environment_and_branch(project, capsys):
     assert run(capsys, "telemetry", "status", "--env", "py310")[1] == (
         f"no runs of process 'pytest' with environment 'py310' in {project / STORE}\n"
     )
+
+
+def test_flaky_runs_count_within_the_chosen_environment(project, capsys):
+    fill(project, 8)
+    with HistoryStore(project / STORE) as store:
+        for i in range(6):
+            save(store, run_record(f"tox-{i}", at(100 + i), suite(1), environment="py311"))
+    data = json.loads(run(capsys, "telemetry", "flaky", "--env", "py311", "--runs", "5", "--format", "json")[1])
+    assert data["runs"] == 5  # the newest five runs of py311, not of the whole process

@@ -844,15 +844,16 @@ class HistoryStore:
         self,
         process: str,
         *,
-        series: tuple[str | None, str | None] | None = None,
+        same: Mapping[str, str | None] | None = None,
         limit: int | None = None,
     ) -> list[SeriesRun]:
-        """The runs of ``process`` oldest first; with ``series`` = (branch, environment) only
-        that series (None matches a run without one); with ``limit`` only the newest ones."""
+        """The runs of ``process`` oldest first; ``same`` maps ``branch`` and/or
+        ``environment`` to the value a run must have (None: none), as for ``recent_runs``;
+        with ``limit`` only the newest ones."""
         where, params = "WHERE process = ?", (process,)
-        if series is not None:
-            where += " AND git_branch IS ? AND environment IS ?"
-            params += series
+        for key, value in (same or {}).items():
+            where += f" AND {_SERIES_KEYS[key]} IS ?"  # our column names, never input
+            params += (value,)
         # Ties in started_at go by id: ordering by rowid too would forgo the covering index.
         sql = f"SELECT {', '.join(SERIES_COLUMNS)} FROM runs {where} ORDER BY started_at DESC, id DESC"
         if limit is not None:
