@@ -107,12 +107,19 @@ class RunTrends:
     def new_signals(self) -> list[tuple[str, Any]]:
         return self.spc.signals_at(self.run_id)
 
+    def summary(self) -> str:
+        """The SPC verdict on this run; a run the charts leave out says so first."""
+        why = dict(self.spc.stage.excluded).get(self.run_id)
+        if why is not None:
+            return f"this run is not charted ({why}); the series: {self.spc.summary()}"
+        return self.spc.summary(self.run_id)
+
     def spc_line(self) -> str:
-        return "SPC: " + self.spc.summary(self.run_id)
+        return "SPC: " + self.summary()
 
     def spc_section(self) -> dict[str, Any]:
         data = {
-            "summary": self.spc.summary(self.run_id),
+            "summary": self.summary(),
             "series": {"process": self.spc.process, "branch": self.spc.branch, "environment": self.spc.environment},
             "stage": self.spc.to_dict()["stage"],
             "limits": self.spc.to_dict()["limits"],

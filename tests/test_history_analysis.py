@@ -425,3 +425,17 @@ def test_an_outage_run_is_not_judged_against_flaky_history(pytester, run_enterpr
     assert result.report["flaky"]["this_run_is_outage"] is True
     assert result.report["flaky"]["failures_without_flaky_history"] == 2
     result.result.stdout.fnmatch_lines(["flaky: this run is an outage (most tests failed)*"])
+
+
+def test_an_interrupted_run_says_it_is_not_charted(tmp_path):
+    from pytest_enterprise import trends
+    from pytest_enterprise.config import EnterpriseConfig
+
+    with HistoryStore(tmp_path / "h.db") as store:
+        for i in range(12):
+            save(store, run_record(f"r{i}", at(i), suite(2)))
+        record = run_record("now", at(30), suite(1), interrupted=True)
+        result = trends.run_trends(store, record, analyze_run(record), EnterpriseConfig().telemetry)
+    assert result.spc_line().startswith(
+        "SPC: this run is not charted (interrupted: not every test ran); the series: in control over 12 runs"
+    )
