@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # noqa: F401  (before any pytester: see below)
 
 from pytest_enterprise.cli.main import main
 from pytest_enterprise.report.json_report import load_schema
@@ -249,6 +250,154 @@ def test_a_section_missing_from_a_part_is_said(suite, capsys):
     merged = json.loads((suite.path / "m.json").read_text())
     assert merged["flags"]["flags"]["beta"]["variants"] == {"on": {"tests": 1, "passed": 1}}
     assert any("has no flags section" in note for note in merged["merge"]["notes"])
+
+
+
+CONTROLS = """
+import pytest
+
+@pytest.mark.control("CC6.1")
+def test_mfa_login():
+    pass
+
+@pytest.mark.control("CC6.1")
+def test_mfa_reset():
+    pass
+
+@pytest.mark.control("CC6.1")
+def test_mfa_bypass():
+    assert False, "mfa skipped for api tokens"
+
+@pytest.mark.control("CC6.2")
+def test_offboarding():
+    pass
+
+@pytest.mark.control("CC6.2")
+def test_access_review():
+    pass
+
+@pytest.mark.control("CC7.1")
+@pytest.mark.skip(reason="scanner offline")
+def test_scan():
+    pass
+
+@pytest.mark.control("CC8.1")
+def test_change_review():
+    pass
+"""
+# The compliance runs read YAML (config, catalogs). PyYAML is imported with this module, so it is
+# in every pytester snapshot: pytester drops what a test or in-process run imported, and a PyYAML
+# imported again binds its C loader (kept by the interpreter) to the old node classes and then
+# reads no catalog ("could not determine a constructor for the tag None").
+COMPLIANCE_CONFIG = "compliance:\n  enabled: true\n  frameworks: [soc2]\n"
+# CC6.1 is spread over both shards (its failing test, in the failing variant, only in shard 2);
+# CC6.2 and CC7.1 are all in shard 1, CC8.1 all in shard 2.
+CONTROL_SHARD_1 = "test_mfa_login or test_offboarding or test_access_review or test_scan"
+CONTROL_SHARD_2 = {"passing": "test_mfa_reset or test_change_review", "failing": "test_mfa_reset or test_mfa_bypass or test_change_review"}
+
+
+@pytest.fixture
+def control_suite(suite: pytest.Pytester) -> pytest.Pytester:
+    """The suite of control-marked tests, with compliance on for SOC 2 (and a config with it off)."""
+    suite.makepyfile(test_controls=CONTROLS)
+    (suite.path / "enterprise-config.yaml").write_text(COMPLIANCE_CONFIG)
+    (suite.path / "no-compliance.yaml").write_text("compliance:\n  enabled: false\n")
+    return suite
+
+
+def _comparable_compliance(report: dict[str, Any]) -> dict[str, Any]:
+    """The compliance section less what differs between two runs of the same tests: the run's
+    id and times, when the section was made, and each evidence test's run, start and duration."""
+    section = json.loads(json.dumps(report["compliance"]))
+    section.pop("generated_at")
+    for key in ("id", "started_at", "finished_at"):
+        section["run"].pop(key)
+    for framework in section["frameworks"]:
+        for control in framework["controls"]:
+            for test in control["tests"]:
+                for key in ("run_id", "started_at", "duration_s"):
+                    test.pop(key)
+    return section
+
+
+def _control_states(report: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    (framework,) = report["compliance"]["frameworks"]
+    return {
+        control["id"]: (control["state"], [test["nodeid"] for test in control["tests"]])
+        for control in framework["controls"]
+        if control["state"] != "not_tested"
+    }
+
+
+@pytest.mark.parametrize("variant", ["passing", "failing"])
+def test_merged_compliance_is_that_of_one_run_of_all_the_tests(control_suite, variant):
+    """A control's evidence is the union of its tests in every shard: the merged section is the
+    one a single run of all the tests gives, states, evidence lists and counts alike."""
+    second = CONTROL_SHARD_2[variant]
+    whole = json.loads(run(control_suite, "whole.json", "test_controls.py", "-k", f"{CONTROL_SHARD_1} or {second}").read_text())
+    shard1 = run(control_suite, "c1.json", "test_controls.py", "-k", CONTROL_SHARD_1)
+    shard2 = run(control_suite, "c2.json", "test_controls.py", "-k", second)
+    assert merge(str(shard1), str(shard2), "--output", "merged.json") == 0  # no gate configured
+    merged = json.loads((control_suite.path / "merged.json").read_text())
+    assert merged["run"]["exit_status"] == whole["run"]["exit_status"] == (0 if variant == "passing" else 1)
+    assert _comparable_compliance(merged) == _comparable_compliance(whole)
+    assert merged["compliance"]["run"]["id"] == merged["run"]["id"]  # evidence of the merged run
+    # What the comparison covers, spelled out.
+    nodeid = "test_controls.py::{}".format
+    cc61 = ([nodeid("test_mfa_bypass")] if variant == "failing" else []) + [nodeid("test_mfa_login"), nodeid("test_mfa_reset")]
+    expected = {  # evidence listed by node id
+        "CC6.1": ("passed" if variant == "passing" else "failed", cc61),
+        "CC6.2": ("passed", [nodeid("test_access_review"), nodeid("test_offboarding")]),
+        "CC7.1": ("not_reviewed", [nodeid("test_scan")]),
+        "CC8.1": ("passed", [nodeid("test_change_review")]),
+    }
+    assert _control_states(merged) == expected
+    (framework,) = merged["compliance"]["frameworks"]
+    passed = 3 if variant == "passing" else 2
+    assert framework["counts"] == {
+        "passed": passed, "failed": 3 - passed, "error": 0, "not_reviewed": 1, "not_applicable": 0,
+        "waived": 0, "attested": 0, "not_tested": 61 - 4,
+    }  # fmt: skip
+    assert (framework["percent_compliant"]["numerator"], framework["percent_compliant"]["denominator"]) == (passed, 4)
+    assert (framework["coverage"]["numerator"], framework["coverage"]["denominator"]) == (4, 61)
+    assert not any("compliance" in note for note in merged["merge"]["notes"])
+
+
+def test_a_control_failed_only_in_shard_2_is_failed_in_the_merge(control_suite):
+    shard1 = json.loads(run(control_suite, "c1.json", "test_controls.py", "-k", CONTROL_SHARD_1).read_text())
+    shard2 = json.loads(run(control_suite, "c2.json", "test_controls.py", "-k", CONTROL_SHARD_2["failing"]).read_text())
+    assert _control_states(shard1)["CC6.1"] == ("passed", ["test_controls.py::test_mfa_login"])
+    assert _control_states(shard2)["CC6.1"][0] == "failed"
+    # Either order of the parts: shard 1's pass never hides shard 2's failure.
+    for order, output in (((("c1.json", "c2.json")), "m12.json"), (("c2.json", "c1.json"), "m21.json")):
+        assert merge(*order, "--output", output) == 0
+        merged = json.loads((control_suite.path / output).read_text())
+        (control,) = [c for c in merged["compliance"]["frameworks"][0]["controls"] if c["id"] == "CC6.1"]
+        assert control["state"] == "failed" and control["reason"] == "1 of 3 tests failed"
+        assert sorted(test["nodeid"] for test in control["tests"]) == [
+            "test_controls.py::test_mfa_bypass", "test_controls.py::test_mfa_login", "test_controls.py::test_mfa_reset",
+        ]  # fmt: skip
+        assert [test["outcome"] for test in control["tests"] if test["nodeid"].endswith("bypass")] == ["failed"]
+
+
+def test_a_part_without_compliance_is_named_in_the_notes(control_suite, capsys):
+    """Shard 2 run with compliance off: the merge says so, names the part, and still rolls its
+    tests up from the control marks its report records, so CC6.1 fails as in one run."""
+    run(control_suite, "c1.json", "test_controls.py", "-k", CONTROL_SHARD_1)
+    off = run(control_suite, "off.json", "test_controls.py", "-k", CONTROL_SHARD_2["failing"], "--enterprise-config=no-compliance.yaml")
+    assert "compliance" not in json.loads(off.read_text())
+    assert merge("c1.json", "off.json", "--output", "m.json") == 0
+    out = capsys.readouterr().out
+    merged = json.loads((control_suite.path / "m.json").read_text())
+    notes = [note for note in merged["merge"]["notes"] if "compliance" in note]
+    assert notes == [
+        f"{off.name}: has no compliance section (compliance was not assessed in that run);"
+        " its tests count only through what their own report records"
+    ]
+    assert notes[0] in out
+    # Not taken as empty: its tests are evidence, the failure among them included.
+    assert _control_states(merged)["CC6.1"][0] == "failed"
+    assert _control_states(merged)["CC8.1"] == ("passed", ["test_controls.py::test_change_review"])
 
 
 def test_tox_example_without_tox(pytester, monkeypatch, capsys):
