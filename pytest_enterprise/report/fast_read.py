@@ -307,7 +307,7 @@ def _read_new(
     """The tests whose text was not seen before: by their template, else the general way.
     A test read the general way that holds the separator spans several pieces: they become
     its one entry."""
-    templates: dict[bytes, _Template | None] = {}
+    templates: dict[Any, _Template | None] = {}
     text = ""  # the report's text, made only for a test read the general way
     spanned: list[int] = []  # pieces inside a test read the general way
     found: dict[int, tuple[int, Any]] = {}  # piece index -> (end, parsed test)
@@ -397,7 +397,7 @@ _TAILS_LIMIT = 4096
 
 
 def _tail(
-    templates: dict[bytes, _Template | None], data: bytes, position: int, quote: int, close: int, check_test: Check
+    templates: dict[Any, _Template | None], data: bytes, position: int, quote: int, close: int, check_test: Check
 ) -> _Entry | None:
     """The entry of a test text after its nodeid not seen before: its head (up to the first
     "duration) must be a template's, and its rest the template's literals with numbers in the
@@ -405,7 +405,10 @@ def _tail(
     hole = data.find(b'"duration', quote, close)
     if hole < 0:
         return None
-    head = data[quote + 1 : hole]
+    # Tests with one head may differ in their number of phases (a test with none writes
+    # "phases":[]): each count its own template, so which of them comes first in a file does
+    # not decide which are read the general way.
+    head = (data[quote + 1 : hole], data.count(b'"duration', hole, close))
     template = templates.get(head, False)
     if template is False:
         start = position + len(_FIRST)
@@ -430,7 +433,7 @@ def _tail(
 
 
 def _learn(
-    templates: dict[bytes, _Template | None], head: bytes, piece: str, quote: int, hole: int, check_test: Check
+    templates: dict[Any, _Template | None], head: Any, piece: str, quote: int, hole: int, check_test: Check
 ) -> _Template | None:
     """The template of the tests with this head (``piece[quote + 1 : hole]``), from the first
     of them (``piece``); None (and that test and those like it go the general way) when its
