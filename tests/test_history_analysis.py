@@ -439,3 +439,9 @@ def test_an_interrupted_run_says_it_is_not_charted(tmp_path):
     assert result.spc_line().startswith(
         "SPC: this run is not charted (interrupted: not every test ran); the series: in control over 12 runs"
     )
+
+
+def test_has_run_says_whether_an_id_is_stored(store):
+    assert not store.has_run("a")
+    save(store, run_record("a", at(1), suite(1)))
+    assert store.has_run("a") and not store.has_run("b")

@@ -111,7 +111,7 @@ def import_command(options: argparse.Namespace, extra: list[str]) -> int:
     merge = report.data.get("merge") or {}
     run_id = record.run.id
     with open_store(options, config) as store:
-        stored = _is_stored(store, run_id)
+        stored = store.has_run(run_id)
         if stored and not options.replace:
             raise UsageError(
                 f"{report.path}: run {run_id} is already in {store.path}; pass --replace to replace it"
@@ -159,16 +159,6 @@ def _older(store: Any, cutoff: str) -> tuple[int, int]:
         1 for process in store.processes() for event in store.events(process) if parse_timestamp(event.recorded_at) < limit
     )
     return runs, events
-
-
-def _is_stored(store: Any, run_id: str) -> bool:
-    try:
-        store.load_report(run_id)
-    except StoreError as error:
-        # The store says "has no run with id" for an unknown id; anything else (an unreadable
-        # copy) means the id is taken.
-        return "has no run with id" not in str(error)
-    return True
 
 
 def _summary_dict(run: Any) -> dict[str, Any]:

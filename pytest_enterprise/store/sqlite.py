@@ -742,6 +742,10 @@ class HistoryStore:
         )
         return self._record(*rows[0]) if rows else None
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run with this id is stored (readable or not)."""
+        return bool(self._query("SELECT 1 FROM runs WHERE id = ?", (run_id,), f"looking up run {run_id}"))
+
     def load_run(self, run_id: str) -> RunRecord:
         return self._record(run_id, self._report_blob(run_id))
 
