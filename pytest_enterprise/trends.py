@@ -15,8 +15,6 @@ from .store.series import SeriesRun, TestInRun
 from .timeutil import format_timestamp, parse_timestamp
 from .utf8 import utf8_safe
 
-#: ``branch``/``environment`` arguments: every value (not "only runs without one", which None is).
-ANY = object()
 #: The newest runs a finishing run's charts plot: far more than the longest run rule (14
 #: points) looks back, and the cost stays flat however long the stage grows.
 RUN_CHART_POINTS = 100
@@ -39,29 +37,24 @@ def flaky_settings(telemetry: Any) -> dict[str, Any]:
 
 
 def process_series(
-    store: Any, process: str, telemetry: Any, *, branch: Any = ANY, environment: Any = ANY
+    store: Any, process: str, telemetry: Any, *, same: dict[str, str | None] | None = None
 ) -> list[control.SeriesControl]:
-    """The control state of every series of ``process`` (optionally one branch/environment)."""
-    runs = store.series_runs(process)
+    """The control state of every series of ``process``; ``same`` keeps to one branch and/or
+    environment, as the store's filter does."""
     baselines = store.spc_baselines(process)
-    result = []
-    for (run_branch, run_env), series in control.split_series(runs).items():
-        if (branch is not ANY and run_branch != branch) or (environment is not ANY and run_env != environment):
-            continue
-        result.append(
-            control.control_series(process, run_branch, run_env, series, baselines, **spc_settings(telemetry))
-        )
-    return result
+    return [
+        control.control_series(process, branch, environment, series, baselines, **spc_settings(telemetry))
+        for (branch, environment), series in control.split_series(store.series_runs(process, same=same)).items()
+    ]
 
 
 def process_flaky(
-    store: Any, process: str, telemetry: Any, *, runs: int | None = None,
-    branch: Any = ANY, environment: Any = ANY, nodeids: Any = None,
-) -> flaky.FlakyAnalysis:  # fmt: skip
-    """Flaky verdicts over the newest ``runs`` (default ``telemetry.flaky_window``) of ``process``."""
-    same = {key: value for key, value in (("branch", branch), ("environment", environment)) if value is not ANY}
+    store: Any, process: str, telemetry: Any, *, runs: int | None = None, same: dict[str, str | None] | None = None
+) -> flaky.FlakyAnalysis:
+    """Flaky verdicts over the newest ``runs`` (default ``telemetry.flaky_window``) of ``process``
+    (with ``same``, of one branch and/or environment)."""
     window = store.series_runs(process, same=same, limit=runs or telemetry.flaky_window)
-    tests = store.tests_in_runs([run.id for run in window], nodeids)
+    tests = store.tests_in_runs([run.id for run in window])
     return flaky.analyze(window, tests, **flaky_settings(telemetry))
 
 
@@ -121,8 +114,7 @@ class RunTrends:
         data = {
             "summary": self.summary(),
             "series": {"process": self.spc.process, "branch": self.spc.branch, "environment": self.spc.environment},
-            "stage": self.spc.to_dict()["stage"],
-            "limits": self.spc.to_dict()["limits"],
+            **self.spc.outline(),  # not to_dict(): a run's report needs no chart of every point
             "signals": [
                 {"chart": name, "rule": s.rule, "description": control.RULE_DESCRIPTIONS[s.rule],
                  "runs": [self.spc.charts[name].points[i].label for i in s.points]}

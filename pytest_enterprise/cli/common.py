@@ -65,6 +65,13 @@ def emit(text: str, output: str | None) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
+def series_filter(options: argparse.Namespace) -> dict[str, str | None]:
+    """``--branch``/``--env`` as the store's ``same`` filter: only the options given, and ""
+    for the runs without one (None)."""
+    given = (("branch", options.branch), ("environment", options.environment))
+    return {key: value or None for key, value in given if value is not None}
+
+
 def require(condition: bool, message: str) -> None:
     if not condition:
         raise UsageError(message)

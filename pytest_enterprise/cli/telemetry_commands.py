@@ -19,6 +19,7 @@ from .common import (
     open_store,
     report_format,
     require,
+    series_filter,
 )
 
 DEFAULT_RECORD_PROCESS = "quality_gates"
@@ -73,7 +74,7 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
     config = load_config(options)
     process = options.process or config.telemetry.process_name
     require(options.limit >= 1, "--limit must be at least 1")
-    same = {key: getattr(options, key) or None for key in ("branch", "environment") if getattr(options, key) is not None}
+    same = series_filter(options)
     with open_store(options, config) as store:
         runs = store.recent_runs(process, limit=options.limit, same=same)
         if not runs and same:

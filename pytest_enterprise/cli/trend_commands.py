@@ -7,7 +7,16 @@ import json
 from typing import Any
 
 from ..errors import InputError
-from .common import add_config_option, add_store_option, emit, load_config, open_store, report_format, require
+from .common import (
+    add_config_option,
+    add_store_option,
+    emit,
+    load_config,
+    open_store,
+    report_format,
+    require,
+    series_filter,
+)
 
 FORMATS = ("text", "json", "markdown")
 
@@ -50,17 +59,6 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE", help="write here (atomically) instead of stdout")
 
 
-def _filters(options: argparse.Namespace) -> dict[str, Any]:
-    from ..trends import ANY
-
-    def value(given: str | None) -> Any:
-        if given is None:
-            return ANY
-        return given or None  # "" selects the runs without one
-
-    return {"branch": value(options.branch), "environment": value(options.environment)}
-
-
 def spc_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..report.trends_text import render_spc
     from ..trends import process_series
@@ -68,7 +66,7 @@ def spc_command(options: argparse.Namespace, extra: list[str]) -> int:
     config = load_config(options)
     process = options.process or config.telemetry.process_name
     with open_store(options, config) as store:
-        series = process_series(store, process, config.telemetry, **_filters(options))
+        series = process_series(store, process, config.telemetry, same=series_filter(options))
         if not series:
             print(_no_runs(store, process, options))
             return 0
@@ -91,7 +89,7 @@ def flaky_command(options: argparse.Namespace, extra: list[str]) -> int:
     require(options.runs is None or options.runs >= 2, "--runs must be at least 2")
     window = options.runs or config.telemetry.flaky_window
     with open_store(options, config) as store:
-        analysis = process_flaky(store, process, config.telemetry, runs=window, **_filters(options))
+        analysis = process_flaky(store, process, config.telemetry, runs=window, same=series_filter(options))
         if not analysis.runs:
             print(_no_runs(store, process, options))
             return 0
@@ -114,7 +112,7 @@ def baseline_command(options: argparse.Namespace, extra: list[str]) -> int:
     telemetry = config.telemetry
     process = options.process or telemetry.process_name
     with open_store(options, config) as store:
-        series = process_series(store, process, telemetry, **_filters(options))
+        series = process_series(store, process, telemetry, same=series_filter(options))
         if not series:
             raise InputError(_no_runs(store, process, options))
         if len(series) > 1:

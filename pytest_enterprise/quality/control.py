@@ -176,6 +176,13 @@ class SeriesControl:
             "process": self.process,
             "branch": self.branch,
             "environment": self.environment,
+            **self.outline(),
+            "charts": {name: self._chart_dict(name, chart) for name, chart in self.charts.items()},
+        }
+
+    def outline(self) -> dict[str, Any]:
+        """The stage and the limits, without the charts (what one run's report needs)."""
+        return {
             "stage": {
                 "number": self.stage.number,
                 "reason": self.stage.reason,
@@ -188,7 +195,6 @@ class SeriesControl:
                 "runs": list(self.limits.run_ids),
                 "runs_needed": self.limits.runs_needed,
             },
-            "charts": {name: self._chart_dict(name, chart) for name, chart in self.charts.items()},
         }
 
     def _chart_dict(self, name: str, chart: Chart) -> dict[str, Any]:
@@ -244,7 +250,7 @@ def current_stage(runs: Sequence[Any], resets: Sequence[str] = ()) -> Stage:
             if index > start:
                 number, reason, start = number + 1, f"limits reset at {reset_times[next_reset]}", index
             next_reset += 1
-        if not _comparable(run):
+        if _why_excluded(run) is not None:
             continue
         if definition is not None and run.opportunity_definition != definition:
             number, reason, start = number + 1, f"opportunity definition changed to {run.opportunity_definition!r}", index
@@ -269,10 +275,6 @@ def _why_excluded(run: Any) -> str | None:
     if run.failed_units is None:
         return "no yield recorded"
     return None
-
-
-def _comparable(run: Any) -> bool:
-    return _why_excluded(run) is None
 
 
 def control_series(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Bias correction of the mean moving range of two consecutive points: σ ≈ MR̄ / d₂.
 D2 = 1.128
@@ -130,11 +130,12 @@ def laney_p_chart(
     z-scores / d₂ (Laney 2002, *Improved control charts for attributes*). ``center`` and
     ``sigma_z`` given: limits frozen on a baseline's p̄ and σ_z."""
     rules = tuple(rules)
-    base = p_chart(defects, units, labels, center=center, rules=rules)
+    base = p_chart(defects, units, labels, center=center, rules=())  # its points; signals below
     if sigma_z is None:
         sigma_z = base.sigma_z
     if sigma_z is None:  # every run alike, or p̄ at 0 or 1: nothing to widen
-        return Chart(LANEY_P_CHART, base.center, base.points, base.signals, None, base.dispersion_p_value)
+        return Chart(LANEY_P_CHART, base.center, base.points, find_signals(base.points, rules), None,
+                     base.dispersion_p_value)  # fmt: skip
     points = [
         _point(p.label, p.value, p.center, 3 * p.sigma * sigma_z, low=0.0, high=1.0, sigma=p.sigma * sigma_z)
         for p in base.points
@@ -151,10 +152,10 @@ def attribute_chart(
     if len(units) < 2:
         raise ValueError(f"a control chart needs at least 2 runs, got {len(units)}")
     rules = tuple(rules)
-    base = p_chart(defects, units, labels, rules=rules)
+    base = p_chart(defects, units, labels, rules=())  # the test first, the signals of the chart chosen
     if base.dispersion_p_value is not None and base.dispersion_p_value < alpha:
         return laney_p_chart(defects, units, labels, rules=rules)
-    return base
+    return replace(base, signals=find_signals(base.points, rules))
 
 
 def _binomial(

@@ -69,10 +69,10 @@ def _render_trends(write: Any, trends: Any, ignored: int) -> None:
     if trends.outage:
         write(f"flaky: this run is an outage (most tests failed): its {trends.other_failures} failures"
               " are not judged against flaky history", yellow=True)  # fmt: skip
+    from ..quality.flaky import history_label
+
     shown = trends.flaky_failures[:_FLAKY_SHOWN]
     for verdict in shown:
-        from ..quality.flaky import history_label
-
         write(f"known flaky: {verdict.nodeid} failed; its history: {history_label(verdict)}"
               " (counted as a defect)", yellow=True)  # fmt: skip
     hidden = len(trends.flaky_failures) - len(shown)
