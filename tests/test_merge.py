@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -12,9 +13,14 @@ from typing import Any
 
 import pytest
 import yaml  # noqa: F401  (before any pytester: see below)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_enterprise.cli.main import main
+from pytest_enterprise.report.fast_read import _REPR_FORM
 from pytest_enterprise.report.json_report import load_schema
+
+_REPR_FORM_MATCH = re.compile(_REPR_FORM).fullmatch
 
 SUITE_A = """
 import pytest
@@ -464,11 +470,13 @@ def test_fast_reader_gives_the_general_paths_record(tmp_path):
         text,  # as the writer writes it
         json.dumps(json.loads(text), indent=1),  # whitespace: the general way
         text.replace('"duration":0.001}', '"duration":1.0e-3}'),  # a number not as the writer writes it
-        text.replace('"duration_s":0.001201,', '"duration_s":0.0012,'),  # a duration_s that is not the sum's
+        # a duration_s that is not the sum's, in a test that is not the first of its shape
+        re.sub(r'("t.py::b2".*?"duration_s":)0.0022,', r"\g<1>0.0023,", text),
         text.replace('"nodeid":"t.py::b2"', '"nodeid":"t.py::b\\u0032"'),  # an escape in a nodeid
         marked_text,
     ]
     for index, variant in enumerate(variants):
+        assert index in (0, 5) or variant != text, index  # each variant changes something
         path = tmp_path / f"r{index}.json"
         path.write_text(variant)
         expected = record_from_report(json.loads(variant))
@@ -497,6 +505,102 @@ def test_fast_reader_gives_the_general_paths_record(tmp_path):
     assert read_record(text.replace('"t.py::a"', '"t.py::\x01"')) is None  # a control character
     assert read_record(text.replace("\\u00e9", "é")) is None  # not ASCII: the general way
     assert read_record(text[:-3]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.from_regex(_REPR_FORM, fullmatch=True), st.integers(0, 10**12).map(lambda n: repr(n / 1e6).encode())))
+def test_texts_of_a_repr_form_are_their_own_repr(text):
+    """fast_read copies a test's text unchecked by ``repr`` when its numbers are of the forms
+    ``_REPR_FORM`` accepts: each such text must be exactly ``repr`` of the float it reads as.
+    The second source is what the recorder writes (durations to the microsecond)."""
+    if _REPR_FORM_MATCH(text):
+        assert repr(float(text)).encode() == text
+
+
+def test_recorded_durations_are_of_a_repr_form():
+    """The fast path (no ``repr`` per number) covers the durations the recorder writes:
+    microseconds from 0 to a day, every magnitude."""
+    values = [n / 1e6 for n in (0, 1, 9, 10, 99, 100, 999, 1000, 12345, 10**6, 123456789, 86400 * 10**6)]
+    assert all(_REPR_FORM_MATCH(repr(value).encode()) for value in values)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(
+    st.sampled_from(["passed", "failed", "skipped"]), st.integers(0, 3), st.sampled_from([None, "gw0", "gw1"]),
+    st.sampled_from(["assert 0", "assert 1", None]),
+    st.lists(st.one_of(st.integers(0, 10**9).map(lambda n: n / 1e6), st.floats(0, 1e7, allow_nan=False)), min_size=3, max_size=3),
+), min_size=1, max_size=40))  # fmt: skip
+def test_fast_reader_follows_any_mix_of_test_shapes(tests):
+    """Random shapes, phase counts, workers, messages and durations (to the microsecond or any
+    float): the fast reader gives the general path's record, metrics and text, byte for byte."""
+    from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, TestResult
+    from pytest_enterprise.quality.metrics import analyze_counted, analyze_run
+    from pytest_enterprise.report.fast_read import PackedTests, read_record
+    from pytest_enterprise.report.json_report import _ENCODER, build_report, dumps_report, record_from_report
+    from pytest_enterprise.report.json_report import report_chunks, result_section
+    from pytest_enterprise.report.test_encoder import TestEncoder
+
+    results = []
+    for number, (outcome, phases, worker, message, durations) in enumerate(tests):
+        steps = [Phase(when, outcome if when == "call" else "passed", duration)
+                 for when, duration in zip(("setup", "call", "teardown"), durations)][:phases]  # fmt: skip
+        category = "failure" if outcome == "failed" else None
+        attempt = Attempt(1, outcome, steps, category, "AssertionError" if category else None, message if category else None)
+        results.append(TestResult(f"t.py::test_{number}", [attempt], worker=worker))
+    record = RunRecord(RunInfo(id="r", started_at="2026-01-01T00:00:00Z", python="CPython"), results)
+    text = dumps_report(build_report(record, analyze_run(record).to_dict(), [], None))
+    expected = record_from_report(json.loads(text))
+    fast = read_record(text.encode())
+    assert fast is not None and isinstance(fast.record.tests, PackedTests)
+    assert fast.record == expected
+    assert analyze_counted(fast.record, fast.record.tests.counted()) == analyze_run(expected)
+    written = b"".join(fast.record.tests.text_pieces(TestEncoder(result_section, _ENCODER.encode), 7)).decode()
+    assert written == "".join(report_chunks({}, expected.tests))[len('{,"tests":[') : -len("]}")]
+
+
+PARALLEL_READ = """
+import json, sys
+from pathlib import Path
+import pytest_enterprise.merge.parts as parts
+from pytest_enterprise.errors import InputError
+paths = [Path(name) for name in sys.argv[1:]]
+parts.PARALLEL_BYTES, parts._usable_cpus = 0, lambda: 2  # whatever this machine has
+def described(read):
+    try:
+        return [[part.sha256, part.header, list(part.record.tests.nodeids()), [(p.nodeid, n) for p, n in part.record.tests.counted()],
+                 json.dumps([test.to_dict() if hasattr(test, "to_dict") else repr(test) for test in part.record.tests])]
+                for part in read(paths)]
+    except InputError as error:
+        return str(error)
+assert parts._workers(paths) == 2
+parallel = described(parts.read_parts)
+assert parts._workers(paths[:1]) == 1
+print(json.dumps(parallel == described(lambda paths: [parts.read_part(path) for path in paths])), json.dumps(parallel)[:200])
+"""
+
+
+def test_parts_read_by_several_processes_are_the_parts_read_one_by_one(tmp_path):
+    """From 16 MB of reports on, with several CPUs, the parts are read by forked processes:
+    the same parts, in order, and the same first error. In a fresh process: one thread."""
+    import subprocess
+    import sys
+
+    from pytest_enterprise.model import RunInfo, RunRecord
+    from pytest_enterprise.quality.metrics import analyze_run
+    from pytest_enterprise.report.json_report import build_report, dumps_report
+
+    names = []
+    for number, tests in enumerate((_mixed_tests()[:7], _mixed_tests()[7:], _mixed_tests())):
+        record = RunRecord(RunInfo(id=f"s{number}", started_at="2026-01-01T00:00:00Z", python="CPython"), tests)
+        (tmp_path / f"s{number}.json").write_text(dumps_report(build_report(record, analyze_run(record).to_dict(), [], None)))
+        names.append(f"s{number}.json")
+    (tmp_path / "bad.json").write_text('{"tool": ')
+    for arguments, expected in ((names, "true"), ([names[0], "bad.json", names[1]], "true")):
+        result = subprocess.run([sys.executable, "-c", PARALLEL_READ, *arguments], cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        same, parallel = result.stdout.split(" ", 1)
+        assert same == expected, result.stdout
+    assert "bad.json" in parallel  # the first bad part's one-line error, as read one by one
 
 
 def test_merge_on_the_fast_path_writes_what_the_general_path_writes(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,8 @@
 """``enterprise``: one command line for every capability.
 
 Each command group lives in its own module and adds itself to the parser with ``add_parser``.
+Only the group named on the command line is imported and built (all of them for ``--help``,
+``--version`` or a name that is not a group): a command pays for its own imports only.
 User errors become one line on stderr and the documented exit code; a traceback is a bug.
 """
 
@@ -9,35 +11,29 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from .. import __version__
 from ..errors import EXIT_USAGE, EnterpriseError
-from . import (
-    compliance_commands,
-    flags_commands,
-    history_commands,
-    merge_commands,
-    security_commands,
-    telemetry_commands,
-    test_commands,
-)
 from .common import add_config_option
 
-GROUPS = (
-    telemetry_commands,
-    compliance_commands,
-    flags_commands,
-    history_commands,
-    security_commands,
-    test_commands,
-    merge_commands,
-)
+# Command group -> the module that adds it (in the order --help lists them).
+GROUPS = {
+    "telemetry": "telemetry_commands",
+    "compliance": "compliance_commands",
+    "flags": "flags_commands",
+    "history": "history_commands",
+    "security": "security_commands",
+    "test": "test_commands",
+    "merge": "merge_commands",
+}
 
 EPILOG = """exit status: 0 ok; 1 a gate failed or findings above threshold;
 2 usage, config or input error; 3 permission denied"""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every group, or of group ``only``."""
     parser = argparse.ArgumentParser(
         prog="enterprise",
         description="Quality, compliance and supply-chain evidence from pytest runs.",
@@ -48,14 +44,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_config_option(parser, default=None)
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
-    for group in GROUPS:
-        group.add_parser(groups)
+    for name, module in GROUPS.items():
+        if only is None or name == only:
+            import_module(f"{__package__}.{module}").add_parser(groups)
     return parser
 
 
+def chosen_group(arguments: Sequence[str]) -> str | None:
+    """The command group the arguments name, or None (no group yet, an option such as --help
+    first, or a name that is not a group: the full parser says what is wrong)."""
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--config":
+            skip = True  # its value comes next
+        elif not argument.startswith("--config="):
+            return argument if argument in GROUPS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(chosen_group(arguments))
     options, extra = parser.parse_known_args(arguments)
     if extra and not getattr(options, "accepts_extra_arguments", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -38,7 +38,7 @@ def add_parser(groups: Any) -> None:
 
 def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..gates import configured_gates, evaluate
-    from ..merge.parts import choose_mode, read_part
+    from ..merge.parts import choose_mode, read_parts
     from ..merge.runs import merge_parts
     from ..quality.metrics import analyze_counted, analyze_run
     from ..report.fast_read import PackedTests
@@ -54,7 +54,7 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     # One part at a time: each report's parsed JSON is dropped once its run record is built.
     # The collector stays off while the records are built: millions of objects, no cycles.
     with no_gc():
-        parts = [read_part(path) for path in paths]
+        parts = read_parts(paths)
     mode, why = choose_mode(parts, options.mode)
     merged = merge_parts(parts, mode)
     record = merged.record
