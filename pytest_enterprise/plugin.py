@@ -52,6 +52,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Write the JSON report to exactly this file instead.",
     )
     group.addoption(
+        "--enterprise-html",
+        metavar="FILE",
+        nargs="?",
+        const="",
+        default=None,
+        help="Also write the HTML dashboard: to FILE, else enterprise-report.html beside the JSON "
+        "report (or telemetry.html: true).",
+    )
+    group.addoption(
         "--enterprise-config",
         metavar="PATH",
         default=None,

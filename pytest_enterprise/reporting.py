@@ -23,9 +23,10 @@ from .files import atomic_writer
 from .gates import configured_gates, evaluate
 from .model import RunRecord
 from .quality.metrics import analyze_run
-from .report.json_report import report_chunks, report_header
+from .report.json_report import report_chunks, report_header, result_section
 
 REPORT_FILENAME = "enterprise-report.json"
+HTML_FILENAME = "enterprise-report.html"
 _TESTS_FAILED = int(pytest.ExitCode.TESTS_FAILED)
 _INTERRUPTED = int(pytest.ExitCode.INTERRUPTED)
 
@@ -44,6 +45,7 @@ class SessionOutcome:
     run: Any = None  # model.RunInfo: collection errors, interruption, evidence gaps
     trends: Any = None  # trends.RunTrends: SPC and flaky history, when history is kept
     flaky_ignored: int = 0  # known-flaky failures the gates left out (telemetry.flaky_gate_exempt)
+    html_path: Path | None = None  # the dashboard, when asked for and written
 
 
 def finish_run(
@@ -238,6 +240,38 @@ def _write_evidence(
                 except EnterpriseError as again:  # the first copy stays, as atomic writes do
                     outcome.problems.append(f"report not updated: {again}")
     outcome.report_path = report_path
+    html_path = _html_path(config, settings, report_path)
+    if html_path is not None:
+        _write_dashboard(html_path, header, record, outcome)
+
+
+def _html_path(config: pytest.Config, settings: EnterpriseConfig, report_path: Path | None) -> Path | None:
+    """Where the dashboard goes, when asked for: ``--enterprise-html=FILE``, else beside the
+    JSON report (or in ``telemetry.output_dir`` when no JSON report is written)."""
+    option = config.getoption("enterprise_html")
+    if option is None and not settings.telemetry.html:
+        return None
+    if option:
+        return config.invocation_params.dir / option
+    folder = report_path.parent if report_path is not None else _resolve(settings, config, settings.telemetry.output_dir)
+    return folder / HTML_FILENAME
+
+
+def _write_dashboard(path: Path, header: dict[str, Any], record: RunRecord, outcome: SessionOutcome) -> None:
+    """The dashboard from the report as written, with its series' charts when there is
+    history. A failure to write it is a problem of the run, like the JSON report's."""
+    from .report.html.render import write_dashboard
+    from .trends import dashboard_history
+
+    report = {**header, "tests": [result_section(test) for test in record.tests]}
+    history = dashboard_history(outcome.trends.spc) if outcome.trends is not None else None
+    try:
+        write_dashboard(path, report, history)
+    except EnterpriseError as error:
+        outcome.problems.append(f"dashboard not written: {error}")
+        record.run.exit_status = _worse(record.run.exit_status, error.exit_code)
+        return
+    outcome.html_path = path
 
 
 def _history_enabled(config: pytest.Config, settings: EnterpriseConfig) -> bool:

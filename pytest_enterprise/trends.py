@@ -142,6 +142,39 @@ class RunTrends:
         }
 
 
+def series_history(store: Any, record: Any, quality: Any, telemetry: Any) -> dict[str, Any]:
+    """The charts of a run's series up to that run, the run its newest point (stored or not),
+    as ``telemetry spc --format json`` prints a series: what the dashboard draws."""
+    this = current_run(record, quality)
+    runs = store.series_runs(record.run.process, same={"branch": this.branch, "environment": this.environment})
+    earlier = [run for run in runs if run.id != this.id and run.started_at <= this.started_at]
+    spc = control.control_series(
+        record.run.process, this.branch, this.environment, [*earlier, this], store.spc_baselines(record.run.process),
+        **spc_settings(telemetry), newest=RUN_CHART_POINTS,
+    )  # fmt: skip
+    return dashboard_history(spc)
+
+
+def dashboard_history(spc: control.SeriesControl) -> dict[str, Any]:
+    """What the dashboard draws of a series: its control charts (once there are runs enough
+    for limits) and the stage's newest runs as plain values, for trends drawn without limits
+    before then."""
+    runs = sorted(spc.runs_by_id.values(), key=lambda run: run.started_at)[-RUN_CHART_POINTS:]
+    return {
+        **spc.to_dict(),
+        "runs": [
+            {
+                "run_id": run.id,
+                "started_at": run.started_at,
+                "failed_fraction": None if not run.units or run.failed_units is None else run.failed_units / run.units,
+                "dpmo": run.dpmo,
+                "duration_s": run.duration_s,
+            }
+            for run in runs
+        ],
+    }
+
+
 def run_trends(store: Any, record: Any, quality: Any, telemetry: Any) -> RunTrends:
     """SPC of the run's series with the run as its newest point, and the flaky history of the
     tests that failed first in it. Reads only that series and the flaky window."""

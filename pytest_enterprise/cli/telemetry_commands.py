@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from .common import (
     add_config_option,
     add_store_option,
     emit,
+    history_path,
     load_config,
     open_store,
     report_format,
@@ -23,7 +25,7 @@ from .common import (
 )
 
 DEFAULT_RECORD_PROCESS = "quality_gates"
-FORMATS = ("json", "text", "markdown")
+FORMATS = ("json", "text", "markdown", "html")
 
 
 def add_parser(groups: Any) -> None:
@@ -39,7 +41,9 @@ def add_parser(groups: Any) -> None:
     add_config_option(status)
     status.set_defaults(handler=status_command)
 
-    report = commands.add_parser("report", allow_abbrev=False, help="quality report of a stored run or a report file")
+    report = commands.add_parser(
+        "report", allow_abbrev=False, help="quality report (or HTML dashboard) of a stored run or a report file"
+    )
     report.add_argument("--output", metavar="FILE", help="write here (atomically) instead of stdout")
     report.add_argument("--format", choices=FORMATS, help="default: from --output's suffix, else text")
     report.add_argument("--process", help="process name (default: telemetry.process_name)")
@@ -153,8 +157,10 @@ def report_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..report.text import render_markdown, render_text
 
     config = load_config(options)
+    output_format = options.format or ("html" if Path(options.output or "").suffix.lower() in (".html", ".htm") else report_format(options))
+    if output_format == "html":
+        return _dashboard(options, config)
     report = _load_input(Path(options.input)) if options.input else _report_from_store(options, config)
-    output_format = report_format(options)
     if output_format == "json":
         text = json.dumps(report, indent=2, allow_nan=False) + "\n"
     elif output_format == "markdown":
@@ -163,6 +169,45 @@ def report_command(options: argparse.Namespace, extra: list[str]) -> int:
         text = render_text(report)
     emit(text, options.output)
     return 0
+
+
+def _dashboard(options: argparse.Namespace, config: Any) -> int:
+    """The HTML dashboard of a report file (``--input``, a merged one too) or of a stored run,
+    with its series' charts from the store when the store has them."""
+    from ..report.html.render import render_dashboard, write_dashboard
+
+    if options.input:
+        report = _load_input(Path(options.input))
+        history = _history_of_report(options, config, report)
+    else:
+        report = _report_from_store(options, config)
+        history = _history_of_report(options, config, report) if "run" in report else None
+    if options.output is None:
+        sys.stdout.write(render_dashboard(report, history))
+        return 0
+    path = write_dashboard(options.output, report, history)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _history_of_report(options: argparse.Namespace, config: Any, report: dict[str, Any]) -> dict[str, Any] | None:
+    """The charts of the report's series up to its run, from the store: None when there is
+    no store (never created here) or the report cannot be read back as a run."""
+    from ..report.json_report import record_from_report
+    from ..trends import series_history
+
+    store_path = history_path(options, config)
+    if not store_path.exists():
+        return None
+    try:
+        record = record_from_report(report)
+    except (KeyError, TypeError, ValueError):
+        return None
+    from ..quality.metrics import analyze_run
+
+    quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds)
+    with open_store(options, config) as store:
+        return series_history(store, record, quality, config.telemetry)
 
 
 def _report_from_store(options: argparse.Namespace, config: Any) -> dict[str, Any]:

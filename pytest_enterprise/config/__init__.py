@@ -205,6 +205,7 @@ class TelemetryConfig(_Section):
     rty_threshold: float | None = _setting(None, minimum=0, maximum=100)
     auto_generate_reports: bool = True
     output_dir: str = "enterprise-reports"
+    html: bool = False  # also write the HTML dashboard beside the JSON report (docs/dashboard.md)
     history_path: str = ".enterprise/history.db"
     store_history: bool = True
     store_detailed_metrics: bool = True

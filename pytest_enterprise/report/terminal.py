@@ -36,6 +36,8 @@ def render_summary(terminalreporter: Any, outcome: Any) -> None:
         write(f"pytest-enterprise: {problem}", red=True, bold=True)
     if outcome.report_path is not None:
         write(f"enterprise report: {outcome.report_path}")
+    if outcome.html_path is not None:
+        write(f"enterprise dashboard: {outcome.html_path}")
 
 
 def _render_evidence_gaps(write: Any, run: Any) -> None:

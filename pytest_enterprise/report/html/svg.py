@@ -387,6 +387,7 @@ def _plot(
         out.append(f'<polyline class="series" points="{" ".join(segment)}"/>')
 
     labels: list[str] = []  # drawn last, over the lines and points
+    last_label = None  # a run of points flagged by the same rules is labelled once, at its start
     for index, point, x, y in placed:
         cx, cy = where[index].split(",")
         classes = "point"
@@ -402,8 +403,10 @@ def _plot(
             f'<circle class="{classes}"{attributes} cx="{cx}" cy="{cy}" r="{radius}">'
             f"<title>{_e(_tooltip(point, percent, unit, this_label if index == this_index else None))}</title></circle>"
         )
-        if point.rules:
-            labels.append(_signal_label(frame, x, y, _rules_text(point.rules)))
+        text = _rules_text(point.rules) if point.rules else None
+        if text is not None and text != last_label:
+            labels.append(_signal_label(frame, x, y, text))
+        last_label = text
     out += labels
     out.append("</svg>")
     return Markup("".join(out))
