@@ -103,6 +103,9 @@ class Attempt:
     subtests: list[Subtest] | tuple[()]
     _shape: tuple[tuple[str, str], ...]
     _durations: bytes
+    # A failure's full text: "traceback", "stdout", "stderr", "log" (those pytest captured),
+    # each redacted and cut to DETAILS_LIMIT characters; None for attempts that did not fail.
+    details: dict[str, str] | None
 
     def __init__(
         self,
@@ -113,8 +116,10 @@ class Attempt:
         exception_type: str | None = None,
         message: str | None = None,
         subtests: list[Subtest] | tuple[()] = (),
+        details: dict[str, str] | None = None,
     ) -> None:
         self.number = number
+        self.details = details
         self.outcome = outcome
         self.category = category
         self.exception_type = exception_type

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .model import COLLECTION, Attempt, Phase, Subtest, TestResult
+from .redact import redact_text
 from .timeutil import rfc3339
 
 META_ATTRIBUTE = "enterprise_meta"
@@ -24,6 +25,9 @@ META_ATTRIBUTE = "enterprise_meta"
 
 _EXCEPTION_NAME = re.compile(r"([A-Za-z_][\w.]*)(?::|$)")
 _MESSAGE_LIMIT = 300
+DETAILS_LIMIT = 20_000
+# (key in Attempt.details, attribute of pytest's TestReport)
+_DETAIL_ATTRIBUTES = (("traceback", "longreprtext"), ("stdout", "capstdout"), ("stderr", "capstderr"), ("log", "caplog"))
 _DEFECTS = ("failed", "error", "crashed")
 
 
@@ -139,6 +143,32 @@ def _mark_defect(attempt: Attempt, outcome: str, category: str, report: Any) -> 
     attempt.outcome = outcome
     attempt.category = category
     attempt.message, attempt.exception_type = _describe_failure(report.longrepr)
+    attempt.details = failure_details(report)
+
+
+def failure_details(report: Any) -> dict[str, str] | None:
+    """The full text pytest reported for a failure (its traceback, and the stdout, stderr and
+    log it captured), each redacted and cut to ``DETAILS_LIMIT``; None when there is none.
+    Only failing reports get here: a passing test pays nothing."""
+    details = {}
+    for key, attribute in _DETAIL_ATTRIBUTES:
+        try:
+            text = getattr(report, attribute, "")
+        except Exception:  # a plugin's odd longrepr: the message above still says what failed
+            continue
+        if isinstance(text, str) and text.strip():
+            details[key] = _cut(redact_text(text))
+    return details or None
+
+
+def _cut(text: str) -> str:
+    """At most ``DETAILS_LIMIT`` characters: the start and the end (where a traceback says
+    what failed), and how much was left out between them."""
+    if len(text) <= DETAILS_LIMIT:
+        return text
+    head = DETAILS_LIMIT // 4
+    tail = DETAILS_LIMIT - head
+    return f"{text[:head]}\n… {len(text) - DETAILS_LIMIT:,} characters left out …\n{text[-tail:]}"
 
 
 def _describe_failure(longrepr: Any) -> tuple[str | None, str | None]:

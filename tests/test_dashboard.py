@@ -211,3 +211,55 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["telemetry", "report", "--input", str(tmp_path / "bad.json"), "--output", str(tmp_path / "x.html")]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "bad.json" in error and not (tmp_path / "x.html").exists()
+
+
+NOISY = """
+import logging
+
+def test_noisy():
+    print("connecting to https://bob:s3cret@db.example/x")
+    logging.getLogger("app").warning("disk almost full")
+    values = {"a": 1}
+    assert values["a"] == 2
+
+def test_quiet():
+    pass
+"""
+
+
+def test_a_failures_full_text_reaches_the_report_and_the_page(pytester):
+    """The traceback and the captured stdout and log of a failure: in the JSON report (only for
+    the failed attempt), redacted, and in the page's rows for its details."""
+    pytester.makepyfile(NOISY)
+    result = pytester.runpytest_inprocess("--enterprise-report", "--enterprise-json=r.json", "--enterprise-html=r.html", "-p", "no:randomly")
+    assert result.ret == 1
+    report = json.loads((pytester.path / "r.json").read_text())
+    noisy, quiet = report["tests"]
+    details = noisy["attempts"][0]["details"]
+    assert set(details) == {"traceback", "stdout", "log"}
+    assert 'assert values["a"] == 2' in details["traceback"] and "E       assert 1 == 2" in details["traceback"]
+    assert details["stdout"] == "connecting to https://***@db.example/x\n"
+    assert "disk almost full" in details["log"]
+    assert "details" not in quiet["attempts"][0]  # a passing test's JSON is as it was
+    html = (pytester.path / "r.html").read_text()
+    assert "s3cret" not in html and "s3cret" not in (pytester.path / "r.json").read_text()
+    row = rows_of(html)[0]
+    attempt = row[TEST_COLUMNS.index("details")][0]
+    assert attempt[4] == details
+
+
+def test_long_failure_text_is_cut_to_its_start_and_end():
+    from pytest_enterprise.recorder import DETAILS_LIMIT, failure_details
+
+    class Report:
+        longreprtext = "".join(f"line {number:06d}\n" for number in range(5000))  # 60,000 characters
+        capstdout = ""
+        capstderr = "x" * 10
+        caplog = ""
+
+    details = failure_details(Report())
+    assert set(details) == {"traceback", "stderr"} and details["stderr"] == "x" * 10
+    text = details["traceback"]
+    head, tail = DETAILS_LIMIT // 4, DETAILS_LIMIT - DETAILS_LIMIT // 4
+    cut = len(Report.longreprtext) - DETAILS_LIMIT
+    assert text == Report.longreprtext[:head] + f"\n… {cut:,} characters left out …\n" + Report.longreprtext[-tail:]

@@ -443,6 +443,8 @@ def _mixed_tests() -> list[Any]:
         TestResult("t.py::h", [Attempt(1, "skipped", [Phase("setup", "skipped", 0.0)])]),
         passed("t.py::a2", 0.001), passed("t.py::b2", 0.002, worker="gw1"), passed("t.py::i", 0.1 + 0.2),
         TestResult("t.py::j", [Attempt(1, "failed", failed, "failure", "AssertionError", 'assert "duration": 1')]),
+        TestResult("t.py::j2", [Attempt(1, "failed", failed, "failure", "AssertionError", "assert 0",
+                                        details={"traceback": 'E  assert "duration": 0\n', "stdout": "out\n"})]),  # fmt: skip
         TestResult("t.py::k", [Attempt(1, "passed", [])]),
         TestResult("m.py", [Attempt(1, "error", [Phase("collect", "failed", 0.0)], "collection", "ImportError", "x")]),
     ]
@@ -614,7 +616,7 @@ def test_merge_on_the_fast_path_writes_what_the_general_path_writes(tmp_path, mo
 
     monkeypatch.chdir(tmp_path)
     tests = _mixed_tests()
-    plain = [dataclasses.replace(tests[index], nodeid=f"p.py::{index}") for index in (0, 1, 8, 9, 11, 13)]
+    plain = [dataclasses.replace(tests[index], nodeid=f"p.py::{index}") for index in (0, 1, 8, 9, 11, 14)]
     shards = [tests[:5] + tests[-1:], tests[5:10] + tests[-1:], tests[10:], plain]
     for number, shard in enumerate(shards):
         run = RunInfo(id=f"s{number}", started_at=f"2026-01-01T00:00:0{number}Z", python="CPython", deselected=1)

@@ -178,16 +178,28 @@ def _dashboard(options: argparse.Namespace, config: Any) -> int:
 
     if options.input:
         report = _load_input(Path(options.input))
-        history = _history_of_report(options, config, report)
     else:
-        report = _report_from_store(options, config)
-        history = _history_of_report(options, config, report) if "run" in report else None
+        report = _stored_report(options, config)
+    history = _history_of_report(options, config, report)
     if options.output is None:
         sys.stdout.write(render_dashboard(report, history))
         return 0
     path = write_dashboard(options.output, report, history)
     print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _stored_report(options: argparse.Namespace, config: Any) -> dict[str, Any]:
+    """The JSON report of a stored run (``--run``, else the process's latest) exactly as the
+    run wrote it: its compliance, flags and SPC sections and its failures' full text too."""
+    process = options.process or config.telemetry.process_name
+    with open_store(options, config) as store:
+        if options.run:
+            return store.load_report(options.run)
+        latest = store.latest_run(process)
+        if latest is None:
+            raise InputError(f"no runs recorded for process {process!r} in {store.path}")
+        return store.load_report(latest.run.id)
 
 
 def _history_of_report(options: argparse.Namespace, config: Any, report: dict[str, Any]) -> dict[str, Any] | None:

@@ -165,6 +165,7 @@ def _make(nodeid: str, template: _Template, durations: bytes) -> TestResult:
     attempt = Attempt(first.number, first.outcome, (), first.category, first.exception_type, first.message)
     attempt._shape = first._shape
     attempt._durations = durations
+    attempt.details = first.details
     return TestResult(
         nodeid, [attempt], prototype.severity, prototype.opportunities, prototype.stage, None, prototype.worker,
         prototype.started_at,

@@ -119,6 +119,12 @@ def run_section(record: RunRecord) -> dict[str, Any]:
     }
 
 
+def _details(attempt: Any) -> dict[str, Any]:
+    # Only a failed attempt has them: every other test's JSON stays as it was.
+    details = getattr(attempt, "details", None)
+    return {"details": details} if details else {}
+
+
 def result_section(test: TestResult) -> dict[str, Any]:
     final = test.attempts[-1] if test.attempts else None
     section = {
@@ -144,6 +150,7 @@ def result_section(test: TestResult) -> dict[str, Any]:
                 "message": attempt.message,
                 "phases": attempt.phase_dicts(),
                 "subtests": [subtest.to_dict() for subtest in attempt.subtests],
+                **_details(attempt),
             }
             for attempt in test.attempts
         ],
@@ -194,6 +201,7 @@ def record_from_report(report: dict[str, Any]) -> RunRecord:
                     exception_type=attempt.get("exception_type"),
                     message=attempt.get("message"),
                     subtests=[Subtest(**subtest) for subtest in attempt.get("subtests", [])] or (),
+                    details=attempt.get("details") or None,
                 )
                 for attempt in test["attempts"]
             ],

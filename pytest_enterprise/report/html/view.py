@@ -306,7 +306,8 @@ def test_row(test: Mapping[str, Any], environment: str | None) -> list[Any]:
 
 
 def _details(attempts: list[Mapping[str, Any]]) -> list[list[Any]] | None:
-    """Each attempt of a test that did not simply pass: number, outcome, message, phases."""
+    """Each attempt of a test that did not simply pass: number, outcome, message, phases, and
+    the failure's full text (traceback, captured stdout, stderr, log) when it was recorded."""
     if len(attempts) == 1 and attempts[0].get("outcome") == "passed":
         return None
     return [
@@ -315,6 +316,7 @@ def _details(attempts: list[Mapping[str, Any]]) -> list[list[Any]] | None:
             attempt.get("outcome"),
             _text(attempt.get("message")),
             [[phase.get("when"), phase.get("outcome"), phase.get("duration")] for phase in attempt.get("phases") or []],
+            {key: redact_text(str(text)) for key, text in (attempt.get("details") or {}).items()} or None,
         ]
         for attempt in attempts
     ]

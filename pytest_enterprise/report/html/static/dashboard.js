@@ -25,6 +25,7 @@
   let shown = [];  // indices of the rows that match, in display order
   let limit = PAGE;
   let order = "none";  // sort by duration: none, descending, ascending
+  let typedAt = 0;  // when the search last changed, for data-search-ms (benchmarks read it)
 
   function decode(text) {
     const binary = atob(text.trim());
@@ -115,11 +116,20 @@
     if (row[at.flags].length) facts.push("flags " + row[at.flags].join(", "));
     td.appendChild(cell("p", facts.join(" · ") || "no details recorded"));
     for (const attempt of row[at.details] || []) {
-      const [number, outcome, message, phases] = attempt;
+      const [number, outcome, message, phases, texts] = attempt;
       const block = document.createElement("details");
       block.open = outcome !== "passed";
       block.appendChild(cell("summary", "attempt " + number + ": " + outcome));
-      if (message) block.appendChild(cell("pre", message, "message"));
+      const full = texts || {};
+      if (full.traceback) block.appendChild(cell("pre", full.traceback, "traceback"));
+      else if (message) block.appendChild(cell("pre", message, "message"));
+      for (const [key, label] of [["stdout", "captured stdout"], ["stderr", "captured stderr"], ["log", "captured log"]]) {
+        if (!full[key]) continue;
+        const captured = document.createElement("details");  // collapsed: output can be long
+        captured.appendChild(cell("summary", label));
+        captured.appendChild(cell("pre", full[key], "captured"));
+        block.appendChild(captured);
+      }
       const list = document.createElement("ul");
       for (const [when, phaseOutcome, seconds] of phases) {
         list.appendChild(cell("li", when + ": " + phaseOutcome + (seconds == null ? "" : " in " + seconds + " s")));
@@ -170,6 +180,10 @@
     more.hidden = shown.length <= limit;
     status.textContent = "Showing " + count.toLocaleString("en") + " of " + shown.length.toLocaleString("en") +
       " matching test(s); " + rows.length.toLocaleString("en") + " in this run.";
+    if (typedAt) {
+      document.body.dataset.searchMs = (performance.now() - typedAt).toFixed(1);
+      typedAt = 0;
+    }
   }
 
   function start() {
@@ -184,7 +198,9 @@
       fillFilters();
       select();
       document.body.dataset.ready = "true";
+      // How long the table took, and when it was there (since navigation): for benchmarks.
       document.body.dataset.loadMs = String(Math.round(performance.now() - begun));
+      document.body.dataset.readyAt = String(Math.round(performance.now()));
     }).catch((error) => {
       status.textContent = "The table of tests could not be read: " + error;
     });
@@ -193,6 +209,7 @@
   let pending = 0;
   function later() {
     // One selection per frame, however fast someone types.
+    if (!typedAt) typedAt = performance.now();
     if (!pending) pending = requestAnimationFrame(() => { pending = 0; select(); });
   }
   search.addEventListener("input", later);
