@@ -242,7 +242,7 @@ def _write_evidence(
     outcome.report_path = report_path
     html_path = _html_path(config, settings, report_path)
     if html_path is not None:
-        _write_dashboard(html_path, header, record, outcome)
+        _write_dashboard(html_path, header, record, outcome, report_path.parent if report_path else html_path.parent)
 
 
 def _html_path(config: pytest.Config, settings: EnterpriseConfig, report_path: Path | None) -> Path | None:
@@ -257,7 +257,7 @@ def _html_path(config: pytest.Config, settings: EnterpriseConfig, report_path: P
     return folder / HTML_FILENAME
 
 
-def _write_dashboard(path: Path, header: dict[str, Any], record: RunRecord, outcome: SessionOutcome) -> None:
+def _write_dashboard(path: Path, header: dict[str, Any], record: RunRecord, outcome: SessionOutcome, folder: Path) -> None:
     """The dashboard from the report as written, with its series' charts when there is
     history. A failure to write it is a problem of the run, like the JSON report's."""
     from .report.html.render import write_dashboard
@@ -266,7 +266,7 @@ def _write_dashboard(path: Path, header: dict[str, Any], record: RunRecord, outc
     report = {**header, "tests": [result_section(test) for test in record.tests]}
     history = dashboard_history(outcome.trends.spc) if outcome.trends is not None else None
     try:
-        write_dashboard(path, report, history)
+        write_dashboard(path, report, history, folder, during_run=True)
     except EnterpriseError as error:
         outcome.problems.append(f"dashboard not written: {error}")
         record.run.exit_status = _worse(record.run.exit_status, error.exit_code)

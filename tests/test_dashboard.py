@@ -263,3 +263,37 @@ def test_long_failure_text_is_cut_to_its_start_and_end():
     head, tail = DETAILS_LIMIT // 4, DETAILS_LIMIT - DETAILS_LIMIT // 4
     cut = len(Report.longreprtext) - DETAILS_LIMIT
     assert text == Report.longreprtext[:head] + f"\n… {cut:,} characters left out …\n" + Report.longreprtext[-tail:]
+
+
+def test_supply_chain_files_beside_the_report(pytester):
+    """The SBOM's components by scope and licence, and the provenance's subjects with their
+    SHA-256 (checked here against the files). During the run the page says the provenance is
+    written after it (a provenance file already there would be an older run's)."""
+    assert main(["security", "keygen", "--out", str(pytester.path / "ci")]) == 0
+    pytester.makefile(".yaml", **{"enterprise-config": "security:\n  signing_key: ci.key\n"})
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    args = ("--enterprise-report", "--enterprise-sbom", "--enterprise-provenance", "--enterprise-json=out/r.json", "--enterprise-html=out/r.html")
+    assert pytester.runpytest_inprocess(*args).ret == 0
+    during = (pytester.path / "out" / "r.html").read_text()
+    assert "Provenance: written after this report" in during and "Components (" in during
+    sbom = json.loads((pytester.path / "out" / "sbom.cdx.json").read_text())
+    assert f"Components ({len(sbom['components']):,})" in during
+    assert main(["telemetry", "report", "--input", str(pytester.path / "out" / "r.json"), "--output", str(pytester.path / "d.html")]) == 0
+    after = (pytester.path / "d.html").read_text()
+    for name in ("r.json", "sbom.cdx.json"):
+        digest_hex = hashlib.sha256((pytester.path / "out" / name).read_bytes()).hexdigest()
+        assert f"<code>{name}</code> sha256 <code>{digest_hex[:16]}…</code>" in after
+
+
+def test_scan_findings_worst_first_and_unreadable_files_said(tmp_path):
+    from pytest_enterprise.report.html.artifacts import supply_chain_details
+
+    finding = {"package": "p", "version": "1", "id": "X", "aliases": [], "cvss_score": None, "fixed_versions": ["2"], "state": "affected"}
+    scan = {"findings": [{**finding, "id": "LOW-1", "severity": "low"}, {**finding, "id": "CRIT-1", "severity": "critical", "fixed_versions": []}]}
+    (tmp_path / "v.json").write_text(json.dumps(scan))
+    (tmp_path / "sbom.json").write_text("{broken")
+    section = {"files": {"vulnerabilities": "v.json", "sbom-cyclonedx-json": "sbom.json"}, "provenance": None}
+    details = supply_chain_details(section, tmp_path)
+    assert [row["id"] for row in details["findings"]] == ["CRIT-1", "LOW-1"]
+    assert details["problems"] == ["sbom.json: cannot be read (JSONDecodeError)"]
+    assert supply_chain_details(section, None) is None

@@ -185,3 +185,41 @@ def test_a_merged_run(browser, tmp_path):
     assert values["dpmo"] == merged["quality"]["dpmo"]
     assert "of 600 matching" in opened.page.inner_text("#tests-status")
     opened.screenshot("merged-run")
+
+
+def test_the_demo_projects_dashboard(browser, tmp_path):
+    """The demo project (compliance, flags, a flaky test, a broken one): its page shows the
+    compliance heat map with each control's evidence, the flag-value matrix and a failure's
+    traceback, with no console error and no request."""
+    import shutil
+    import subprocess
+    import sys
+
+    demo = tmp_path / "demo"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "demo", demo, ignore=shutil.ignore_patterns(".enterprise", "enterprise-reports"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "--enterprise-html=demo.html", "--enterprise-json=demo.json"],
+        cwd=demo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-2000:]  # the demo fails its DPMO gate on purpose
+    report = json.loads((demo / "demo.json").read_text())
+    opened = open_page(browser, demo / "demo.html")
+    page = opened.page
+    assert opened.errors == [] and opened.requests == []
+    # Every in-scope control of every framework is a cell in its state.
+    for framework in report["compliance"]["frameworks"]:
+        cells = page.locator(f'#compliance .heatmap[aria-label="Controls of {framework["name"]}"] > li')
+        assert cells.count() == len(framework["controls"]), framework["framework"]
+    attested = next(c for f in report["compliance"]["frameworks"] for c in f["controls"] if c["state"] == "attested")
+    cell = page.locator(f'#compliance li[data-control="{attested["id"]}"]').first
+    cell.locator("summary").click()
+    assert "Attestation" in cell.inner_text()
+    # The flags' values with the outcomes of the tests run at each.
+    flags = report["flags"]["flags"]
+    assert page.locator("#flags tbody tr").count() == len(flags)
+    # The broken test's traceback.
+    page.fill("#search", "negative")
+    expect(page.locator("#tests-body tr")).to_have_count(1)
+    page.click("#tests-body button.nodeid")
+    assert "AssertionError" in page.inner_text("#tests-body tr.detail pre.traceback")
+    opened.screenshot("demo-project")

@@ -176,15 +176,17 @@ def _dashboard(options: argparse.Namespace, config: Any) -> int:
     with its series' charts from the store when the store has them."""
     from ..report.html.render import render_dashboard, write_dashboard
 
+    folder = None  # where the report's supply-chain files are: beside a report file
     if options.input:
         report = _load_input(Path(options.input))
+        folder = Path(options.input).parent
     else:
         report = _stored_report(options, config)
     history = _history_of_report(options, config, report)
     if options.output is None:
-        sys.stdout.write(render_dashboard(report, history))
+        sys.stdout.write(render_dashboard(report, history, folder))
         return 0
-    path = write_dashboard(options.output, report, history)
+    path = write_dashboard(options.output, report, history, folder)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 

@@ -19,6 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from . import svg
+from .artifacts import supply_chain_details
 from .view import CONTROL_STATES, dashboard_view
 
 __all__ = ["render_dashboard", "write_dashboard"]
@@ -31,9 +32,15 @@ CHARTS = (
 )
 
 
-def render_dashboard(report: Mapping[str, Any], history: Mapping[str, Any] | None = None) -> str:
-    """The page for ``report`` (and the history of its series, when there is one)."""
+def render_dashboard(
+    report: Mapping[str, Any], history: Mapping[str, Any] | None = None, folder: Path | None = None,
+    *, during_run: bool = False,
+) -> str:  # fmt: skip
+    """The page for ``report`` (and the history of its series, when there is one). ``folder``
+    is where the report was written: its supply-chain files are read from there (but not the
+    provenance ``during_run``: the run writes it after the page)."""
     view = dashboard_view(report, history)
+    view["supply_chain_details"] = supply_chain_details(report.get("supply_chain"), folder, provenance_written=not during_run)
     run_id = view["run"]["id"]
     charts = []
     for name, heading, percent in CHARTS:
@@ -58,11 +65,14 @@ def render_dashboard(report: Mapping[str, Any], history: Mapping[str, Any] | Non
     )  # fmt: skip
 
 
-def write_dashboard(path: str | Path, report: Mapping[str, Any], history: Mapping[str, Any] | None = None) -> Path:
+def write_dashboard(
+    path: str | Path, report: Mapping[str, Any], history: Mapping[str, Any] | None = None, folder: Path | None = None,
+    *, during_run: bool = False,
+) -> Path:  # fmt: skip
     """Render and write the page atomically (through symlinks, honouring the umask)."""
     from ...files import atomic_writer
 
-    text = render_dashboard(report, history)
+    text = render_dashboard(report, history, folder, during_run=during_run)
     with atomic_writer(path, what="HTML dashboard") as handle:
         handle.write(text)
     return Path(path)
