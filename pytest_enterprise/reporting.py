@@ -242,7 +242,8 @@ def _write_evidence(
     outcome.report_path = report_path
     html_path = _html_path(config, settings, report_path)
     if html_path is not None:
-        _write_dashboard(html_path, header, record, outcome, report_path.parent if report_path else html_path.parent)
+        folder = report_path.parent if report_path is not None else html_path.parent
+        _write_dashboard(html_path, header, record, outcome, folder)
 
 
 def _html_path(config: pytest.Config, settings: EnterpriseConfig, report_path: Path | None) -> Path | None:
@@ -257,7 +258,9 @@ def _html_path(config: pytest.Config, settings: EnterpriseConfig, report_path: P
     return folder / HTML_FILENAME
 
 
-def _write_dashboard(path: Path, header: dict[str, Any], record: RunRecord, outcome: SessionOutcome, folder: Path) -> None:
+def _write_dashboard(
+    path: Path, header: dict[str, Any], record: RunRecord, outcome: SessionOutcome, folder: Path
+) -> None:
     """The dashboard from the report as written, with its series' charts when there is
     history. A failure to write it is a problem of the run, like the JSON report's."""
     from .report.html.render import write_dashboard

@@ -157,7 +157,8 @@ def report_command(options: argparse.Namespace, extra: list[str]) -> int:
     from ..report.text import render_markdown, render_text
 
     config = load_config(options)
-    output_format = options.format or ("html" if Path(options.output or "").suffix.lower() in (".html", ".htm") else report_format(options))
+    html_suffix = Path(options.output or "").suffix.lower() in (".html", ".htm")
+    output_format = options.format or ("html" if html_suffix else report_format(options))
     if output_format == "html":
         return _dashboard(options, config)
     report = _load_input(Path(options.input)) if options.input else _report_from_store(options, config)
@@ -207,18 +208,16 @@ def _stored_report(options: argparse.Namespace, config: Any) -> dict[str, Any]:
 def _history_of_report(options: argparse.Namespace, config: Any, report: dict[str, Any]) -> dict[str, Any] | None:
     """The charts of the report's series up to its run, from the store: None when there is
     no store (never created here) or the report cannot be read back as a run."""
+    from ..quality.metrics import analyze_run
     from ..report.json_report import record_from_report
     from ..trends import series_history
 
-    store_path = history_path(options, config)
-    if not store_path.exists():
+    if not history_path(options, config).exists():
         return None
     try:
         record = record_from_report(report)
     except (KeyError, TypeError, ValueError):
         return None
-    from ..quality.metrics import analyze_run
-
     quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds)
     with open_store(options, config) as store:
         return series_history(store, record, quality, config.telemetry)

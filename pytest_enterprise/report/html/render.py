@@ -40,7 +40,9 @@ def render_dashboard(
     is where the report was written: its supply-chain files are read from there (but not the
     provenance ``during_run``: the run writes it after the page)."""
     view = dashboard_view(report, history)
-    view["supply_chain_details"] = supply_chain_details(report.get("supply_chain"), folder, provenance_written=not during_run)
+    view["supply_chain_details"] = supply_chain_details(
+        report.get("supply_chain"), folder, provenance_written=not during_run
+    )
     run_id = view["run"]["id"]
     charts = []
     for name, heading, percent in CHARTS:
@@ -49,7 +51,9 @@ def render_dashboard(
         if drawn is not None:
             charts.append({"name": name, "heading": heading, "svg": drawn, "signals": _signals(chart.get("signals") or [])})
     yield_points = _yield_points(view["spc"]["charts"].get("defect_fraction"))
-    yield_chart = svg.line_chart(yield_points, chart_id="chart-yield", title="Final yield per run", percent=True) if yield_points else None
+    yield_chart = None
+    if yield_points:
+        yield_chart = svg.line_chart(yield_points, chart_id="chart-yield", title="Final yield per run", percent=True)
     trends = _trends(view["spc"]["trend_runs"])
     pareto = svg.pareto_chart(view["pareto"], chart_id="chart-pareto") if view["pareto"] else None
     style, script = _asset("dashboard.css"), _asset("dashboard.js")
@@ -102,7 +106,9 @@ def _signals(signals: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     others' runs)."""
     by_rule: dict[str, dict[str, Any]] = {}
     for signal in signals:
-        entry = by_rule.setdefault(signal["rule"], {"rule": signal["rule"], "description": signal.get("description", ""), "times": 0, "runs": []})
+        entry = by_rule.setdefault(
+            signal["rule"], {"rule": signal["rule"], "description": signal.get("description", ""), "times": 0, "runs": []}
+        )
         entry["times"] += 1
         entry["runs"] += [run for run in signal.get("runs") or [] if run not in entry["runs"]]
     return list(by_rule.values())
@@ -139,9 +145,14 @@ def _template() -> Any:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["number"] = _format_number
-    environment.filters["measure"] = lambda value: _format_number(value, 0 if isinstance(value, (int, float)) and abs(value) >= 100 else 2)
+    # A gate's numbers: DPMO-sized ones whole, percentages and sigmas to two decimals.
+    environment.filters["measure"] = lambda value: _format_number(value, 0 if _large(value) else 2)
     environment.filters["state_label"] = lambda state: str(state).replace("_", " ")
     return environment.get_template("dashboard.html.j2")
+
+
+def _large(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 100
 
 
 def _format_number(value: Any, digits: int = 0) -> str:

@@ -82,7 +82,9 @@ def _run(run: Mapping[str, Any], report: Mapping[str, Any]) -> dict[str, Any]:
         "dirty": git.get("dirty"),
         "ci_url": _safe_url(run.get("ci_job_url")),
         "args": " ".join(redact_text(str(arg)) for arg in run.get("pytest_args") or []),
-        "collection_errors": [_text(error.get("nodeid") if isinstance(error, Mapping) else error) for error in run.get("collection_errors") or []],
+        "collection_errors": [
+            _text(error.get("nodeid") if isinstance(error, Mapping) else error) for error in run.get("collection_errors") or []
+        ],
         "evidence_gaps": [_text(gap) for gap in run.get("evidence_gaps") or []],
         "history": report.get("history"),
     }
@@ -97,11 +99,13 @@ def _cards(quality: Mapping[str, Any], spc: Mapping[str, Any] | None) -> list[di
         _card("units", "Units", quality["units"], f"{quality['units']:,}", None),
         _card("defects", "Defects", quality["defects"], f"{quality['defects']:,}", None),
         _card("dpmo", "DPMO", quality.get("dpmo"), _number(quality.get("dpmo"), 0), _interval(quality.get("dpmo_ci95"), 0)),
-        _card("fpy", "First-pass yield", quality.get("fpy"), _percent(quality.get("fpy")), _interval(quality.get("fpy_ci95"), 2, "%")),
+        _card("fpy", "First-pass yield", quality.get("fpy"), _percent(quality.get("fpy")),
+              _interval(quality.get("fpy_ci95"), 2, "%")),  # fmt: skip
         _card("final_yield", "Final yield", quality.get("final_yield"), _percent(quality.get("final_yield")),
               _interval(quality.get("final_yield_ci95"), 2, "%")),  # fmt: skip
         _card("rty", "RTY", quality.get("rty"), _percent(quality.get("rty")), None),
-        _card("sigma_level", "Sigma", quality.get("sigma_level"), sigma_text(quality), _interval(quality.get("sigma_level_ci95"), 2, " σ")),
+        _card("sigma_level", "Sigma", quality.get("sigma_level"), sigma_text(quality),
+              _interval(quality.get("sigma_level_ci95"), 2, " σ")),  # fmt: skip
         _card("quality_level", "Quality level", quality.get("quality_level"), level_text(quality), None),
     ]
     baseline = _baseline(spc)
@@ -191,7 +195,9 @@ def _compliance(compliance: Mapping[str, Any] | None) -> list[dict[str, Any]]:
                 "family": _text(control.get("family")),
                 "state": control.get("state") or "not_tested",
                 "reason": _text(control.get("reason")),
-                "tests": [_text(test.get("nodeid") if isinstance(test, Mapping) else test) for test in control.get("tests") or []],
+                "tests": [
+                    _text(test.get("nodeid") if isinstance(test, Mapping) else test) for test in control.get("tests") or []
+                ],
                 "waiver": _waiver(control.get("waiver")),
                 "attestation": _attestation(control.get("attestation")),
             }
@@ -285,7 +291,10 @@ def test_row(test: Mapping[str, Any], environment: str | None) -> list[Any]:
     duration = sum(attempt.get("duration_s") or 0.0 for attempt in attempts)
     controls = sorted({str(entry[1]) for entry in markers.get("controls") or [] if len(entry) > 1})
     flags = [f"{name}={value}" for name, value in sorted((markers.get("flags") or {}).items())]
-    tags = [f"{key}={value}" for key, value in sorted(markers.items()) if key not in ("controls", "flags") and not isinstance(value, (dict, list))]
+    tags = [
+        f"{key}={value}" for key, value in sorted(markers.items())
+        if key not in ("controls", "flags") and not isinstance(value, (dict, list))
+    ]  # fmt: skip
     return [
         redact_text(str(test.get("nodeid", ""))),
         test.get("outcome"),
