@@ -189,9 +189,17 @@ class _Collector:
         meta = self.recorder.meta
         controls = self.compliance.entries
         marks = wanted_marks(stages)
+        # Every pytest marker of every test, for the dashboard's marker filter: only when the
+        # dashboard is asked for (a test with markers takes the report writer's slower path).
+        dashboard = self.settings.telemetry.html or session.config.getoption("enterprise_html", None) is not None
         try:
             for item in session.items:
                 facts = item_meta(item, stages, marks(item))
+                names = _marker_names(item) if dashboard else None
+                if names:
+                    if facts is None:
+                        facts = {"markers": {}}
+                    facts["markers"]["pytest"] = names
                 entries = controls.get(item.nodeid)
                 if entries is not None:
                     if facts is None:
@@ -210,6 +218,14 @@ class _Collector:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
+
+
+# Markers that say how a test is called rather than what it is: left out of the filter.
+_PLUMBING_MARKERS = frozenset({"parametrize", "usefixtures", "filterwarnings", "flags", "control"})
+
+
+def _marker_names(item: pytest.Item) -> list[str]:
+    return sorted({mark.name for mark in item.iter_markers()} - _PLUMBING_MARKERS)
 
 
 class WorkerEnricher(_Collector):

@@ -297,3 +297,39 @@ def test_scan_findings_worst_first_and_unreadable_files_said(tmp_path):
     assert [row["id"] for row in details["findings"]] == ["CRIT-1", "LOW-1"]
     assert details["problems"] == ["sbom.json: cannot be read (JSONDecodeError)"]
     assert supply_chain_details(section, None) is None
+
+
+def test_pytest_markers_are_recorded_only_for_the_dashboard(pytester):
+    """With the dashboard asked for, each test's pytest markers (not parametrize and the like)
+    are in the report and in the page's marker filter; without it the report is as before."""
+    pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n    network: network\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.slow
+        def test_slow():
+            pass
+
+        @pytest.mark.parametrize("x", [1, 2])
+        @pytest.mark.network
+        @pytest.mark.slow
+        def test_net(x):
+            pass
+
+        def test_plain():
+            pass
+        """
+    )
+    assert pytester.runpytest_inprocess("--enterprise-report", "--enterprise-json=plain.json", "-p", "no:randomly").ret == 0
+    plain = json.loads((pytester.path / "plain.json").read_text())
+    assert [test["markers"] for test in plain["tests"]] == [{}, {}, {}, {}]
+    args = ("--enterprise-report", "--enterprise-json=r.json", "--enterprise-html=r.html", "-p", "no:randomly")
+    assert pytester.runpytest_inprocess(*args).ret == 0
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert [test["markers"].get("pytest") for test in report["tests"]] == [["slow"], ["network", "slow"], ["network", "slow"], None]
+    from pytest_enterprise.report.validation import report_violation
+
+    assert report_violation(report) is None
+    rows = rows_of((pytester.path / "r.html").read_text())
+    assert [row[TEST_COLUMNS.index("markers")] for row in rows] == [["slow"], ["network", "slow"], ["network", "slow"], []]

@@ -293,8 +293,9 @@ def test_row(test: Mapping[str, Any], environment: str | None) -> list[Any]:
     flags = [f"{name}={value}" for name, value in sorted((markers.get("flags") or {}).items())]
     tags = [
         f"{key}={value}" for key, value in sorted(markers.items())
-        if key not in ("controls", "flags") and not isinstance(value, (dict, list))
+        if key not in ("controls", "flags", "pytest") and not isinstance(value, (dict, list))
     ]  # fmt: skip
+    tags += [redact_text(str(name)) for name in markers.get("pytest") or []]
     return [
         redact_text(str(test.get("nodeid", ""))),
         test.get("outcome"),
