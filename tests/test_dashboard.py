@@ -283,6 +283,16 @@ def test_supply_chain_files_beside_the_report(pytester):
     for name in ("r.json", "sbom.cdx.json"):
         digest_hex = hashlib.sha256((pytester.path / "out" / name).read_bytes()).hexdigest()
         assert f"<code>{name}</code> sha256 <code>{digest_hex[:16]}…</code>" in after
+    assert "signature was not checked" in after
+    # With the trusted public key: verified; with a file changed after signing: not verified.
+    report_args = ["telemetry", "report", "--input", str(pytester.path / "out" / "r.json"), "--key", str(pytester.path / "ci.pub")]
+    assert main([*report_args, "--output", str(pytester.path / "v.html")]) == 0
+    assert 'data-verified="true"' in (pytester.path / "v.html").read_text()
+    with (pytester.path / "out" / "sbom.cdx.json").open("a") as sbom_file:
+        sbom_file.write(" ")
+    assert main([*report_args, "--output", str(pytester.path / "v2.html")]) == 0
+    tampered = (pytester.path / "v2.html").read_text()
+    assert 'data-verified="false"' in tampered and "subject sbom.cdx.json: sha256" in tampered
 
 
 def test_scan_findings_worst_first_and_unreadable_files_said(tmp_path):

@@ -49,6 +49,10 @@ def add_parser(groups: Any) -> None:
     report.add_argument("--process", help="process name (default: telemetry.process_name)")
     report.add_argument("--run", metavar="ID", help="a stored run id (default: the latest)")
     report.add_argument("--input", metavar="REPORT", help="render an enterprise-report.json instead of the store")
+    report.add_argument(
+        "--key", action="append", default=[], metavar="PUB.pem",
+        help="html: verify the report's provenance against this trusted public key (repeatable)",
+    )  # fmt: skip
     add_store_option(report)
     add_config_option(report)
     report.set_defaults(handler=report_command)
@@ -184,10 +188,11 @@ def _dashboard(options: argparse.Namespace, config: Any) -> int:
     else:
         report = _stored_report(options, config)
     history = _history_of_report(options, config, report)
+    keys = [Path(key) for key in options.key]
     if options.output is None:
-        sys.stdout.write(render_dashboard(report, history, folder))
+        sys.stdout.write(render_dashboard(report, history, folder, trusted_keys=keys))
         return 0
-    path = write_dashboard(options.output, report, history, folder)
+    path = write_dashboard(options.output, report, history, folder, trusted_keys=keys)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 

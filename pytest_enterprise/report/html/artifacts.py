@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ SEVERITY_ORDER = ("critical", "high", "medium", "low", "unknown")
 
 
 def supply_chain_details(
-    section: Mapping[str, Any] | None, folder: Path | None, *, provenance_written: bool = True
-) -> dict[str, Any] | None:
+    section: Mapping[str, Any] | None, folder: Path | None, *, provenance_written: bool = True,
+    trusted_keys: Sequence[Path] = (),
+) -> dict[str, Any] | None:  # fmt: skip
     """What the page shows beyond the report's own supply-chain summary, or None when the
     report has none or there is no folder to read its files from. A run writes its
     provenance after its report and this page (the provenance covers them), so while the run
@@ -54,7 +55,10 @@ def supply_chain_details(
             continue
         envelope = _read(folder, name, problems)
         if envelope is not None:
-            subjects.append({"file": redact_text(str(name)), "subjects": _subjects(envelope, name, problems)})
+            entry = {"file": redact_text(str(name)), "subjects": _subjects(envelope, name, problems), "verified": None}
+            if trusted_keys:
+                entry["verified"] = _verify(folder / str(name), trusted_keys, folder)
+            subjects.append(entry)
     if subjects:
         details["provenance"] = subjects
     return details
@@ -132,6 +136,19 @@ def _findings(scan: Any) -> list[dict[str, Any]]:
         })  # fmt: skip
     order = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
     return sorted(rows, key=lambda row: (order.get(row["severity"], len(order)), row["package"], row["id"]))
+
+
+def _verify(path: Path, trusted_keys: Sequence[Path], folder: Path) -> dict[str, Any]:
+    """``enterprise security verify PATH --key ... --artifacts FOLDER``, as plain values. A key
+    file that cannot be read raises its one-line error (the caller's input is wrong)."""
+    from ...supply_chain.verify import verify_file
+
+    outcome = verify_file(path, list(trusted_keys), artifacts=folder)
+    return {
+        "ok": not outcome.failures,
+        "signers": [signer[:16] for signer in outcome.signers],
+        "failures": [redact_text(failure) for failure in outcome.failures],
+    }
 
 
 def _subjects(envelope: Any, name: str, problems: list[str]) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,14 +34,15 @@ CHARTS = (
 
 def render_dashboard(
     report: Mapping[str, Any], history: Mapping[str, Any] | None = None, folder: Path | None = None,
-    *, during_run: bool = False,
+    *, during_run: bool = False, trusted_keys: Sequence[Path] = (),
 ) -> str:  # fmt: skip
     """The page for ``report`` (and the history of its series, when there is one). ``folder``
     is where the report was written: its supply-chain files are read from there (but not the
-    provenance ``during_run``: the run writes it after the page)."""
+    provenance ``during_run``: the run writes it after the page), and its provenance verified
+    against ``trusted_keys``."""
     view = dashboard_view(report, history)
     view["supply_chain_details"] = supply_chain_details(
-        report.get("supply_chain"), folder, provenance_written=not during_run
+        report.get("supply_chain"), folder, provenance_written=not during_run, trusted_keys=trusted_keys
     )
     run_id = view["run"]["id"]
     charts = []
@@ -71,12 +72,12 @@ def render_dashboard(
 
 def write_dashboard(
     path: str | Path, report: Mapping[str, Any], history: Mapping[str, Any] | None = None, folder: Path | None = None,
-    *, during_run: bool = False,
+    *, during_run: bool = False, trusted_keys: Sequence[Path] = (),
 ) -> Path:  # fmt: skip
     """Render and write the page atomically (through symlinks, honouring the umask)."""
     from ...files import atomic_writer
 
-    text = render_dashboard(report, history, folder, during_run=during_run)
+    text = render_dashboard(report, history, folder, during_run=during_run, trusted_keys=trusted_keys)
     with atomic_writer(path, what="HTML dashboard") as handle:
         handle.write(text)
     return Path(path)
