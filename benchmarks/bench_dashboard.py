@@ -45,7 +45,8 @@ def realistic_report(count: int, seed: int = 7) -> dict[str, Any]:
                   for when, low, high in (("setup", 5e-5, 5e-4), ("call", 1e-4, 0.3), ("teardown", 5e-5, 5e-4))]  # fmt: skip
         markers: dict[str, Any] = {"stage": "unit" if number % 3 else "integration"}
         if number % 97 == 0:
-            markers["controls"] = [["soc2", f"CC{rng.randint(1, 9)}.{rng.randint(1, 8)}", None, None]]
+            control = f"CC{rng.randint(1, 9)}.{rng.randint(1, 8)}"
+            markers["controls"] = [["soc2", control, control, None]]
         if number % 89 == 0:
             markers["flags"] = {"new_checkout": rng.choice(["on", "off"])}
         if number % 50 == 3:

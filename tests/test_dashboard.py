@@ -207,10 +207,22 @@ def test_cli_writes_the_dashboard_from_a_report_from_the_store_and_from_a_run(py
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
-    (tmp_path / "bad.json").write_text("{not json")
-    assert main(["telemetry", "report", "--input", str(tmp_path / "bad.json"), "--output", str(tmp_path / "x.html")]) == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "bad.json" in error and not (tmp_path / "x.html").exists()
+    """Not JSON, not a report, a report whose parts have the wrong types: one line naming the
+    file (and where it breaks the schema), exit 2, nothing written."""
+    broken = synthetic_report(3)
+    broken["tests"][1]["attempts"] = "many"
+    bad_quality = synthetic_report(3)
+    bad_quality["quality"]["units"] = "many"
+    inputs = {"a.json": "{not json", "b.json": '{"quality": {}, "tests": "nope"}', "c.json": json.dumps(broken),
+              "d.json": json.dumps(bad_quality)}  # fmt: skip
+    for name, text in inputs.items():
+        (tmp_path / name).write_text(text)
+        assert main(["telemetry", "report", "--input", str(tmp_path / name), "--output", str(tmp_path / "x.html")]) == 2, name
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and name in error and not (tmp_path / "x.html").exists(), error
+    (tmp_path / "c.json").write_text(json.dumps(broken))
+    main(["telemetry", "report", "--input", str(tmp_path / "c.json"), "--output", str(tmp_path / "x.html")])
+    assert "tests[1].attempts" in capsys.readouterr().err
 
 
 NOISY = """

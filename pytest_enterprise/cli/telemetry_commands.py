@@ -181,9 +181,12 @@ def _dashboard(options: argparse.Namespace, config: Any) -> int:
     with its series' charts from the store when the store has them."""
     from ..report.html.render import render_dashboard, write_dashboard
 
+    from ..report.loading import load_report
+
     folder = None  # where the report's supply-chain files are: beside a report file
     if options.input:
-        report = _load_input(Path(options.input))
+        # Checked against the report schema first: the page reads every part of it.
+        report = load_report(Path(options.input)).data
         folder = Path(options.input).parent
     else:
         report = _stored_report(options, config)

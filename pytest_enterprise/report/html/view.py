@@ -284,42 +284,56 @@ def _test_summary(tests: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def test_row(test: Mapping[str, Any], environment: str | None) -> list[Any]:
-    """One test as the page's table reads it (``TEST_COLUMNS``)."""
-    markers = test.get("markers") or {}
-    attempts = test.get("attempts") or []
-    last = attempts[-1] if attempts else {}
-    duration = sum(attempt.get("duration_s") or 0.0 for attempt in attempts)
-    controls = sorted({str(entry[1]) for entry in markers.get("controls") or [] if len(entry) > 1})
-    flags = [f"{name}={value}" for name, value in sorted((markers.get("flags") or {}).items())]
-    tags = [
-        f"{key}={value}" for key, value in sorted(markers.items())
-        if key not in ("controls", "flags", "pytest") and not isinstance(value, (dict, list))
-    ]  # fmt: skip
-    tags += [redact_text(str(name)) for name in markers.get("pytest") or []]
+    """One test as the page's table reads it (``TEST_COLUMNS``). Runs once per test: the
+    common test (one attempt, no markers, passed) takes the short way through."""
+    attempts = test.get("attempts") or ()
+    if len(attempts) == 1:
+        last = attempts[0]
+        duration = last.get("duration_s") or 0.0
+        details = None if last.get("outcome") == "passed" else _details(attempts)
+    else:
+        last = attempts[-1] if attempts else {}
+        duration = sum(attempt.get("duration_s") or 0.0 for attempt in attempts)
+        details = _details(attempts)
+    markers = test.get("markers")
+    tags, controls, flags = _marker_columns(markers) if markers else ((), (), ())
+    nodeid = str(test.get("nodeid", ""))
+    message = last.get("message")
     return [
-        redact_text(str(test.get("nodeid", ""))),
+        redact_text(nodeid) if "://" in nodeid else nodeid,
         test.get("outcome"),
         round(duration, 6) if math.isfinite(duration) else None,
         test.get("stage"),
         tags,
         controls,
-        [redact_text(flag) for flag in flags],
+        flags,
         redact_text(test.get("environment") or environment or ""),
         test.get("worker"),
         len(attempts),
         test.get("category"),
         _text(test.get("exception_type")),
-        _text(last.get("message")),
+        None if message is None else redact_text(str(message)),
         bool(test.get("flaky")),
-        _details(attempts),
+        details,
     ]
+
+
+def _marker_columns(markers: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """A test's markers as the filter offers them: plain ones (``stage=unit`` and its pytest
+    markers), the controls it evidences, and its flag values (``name=value``)."""
+    controls = sorted({str(entry[1]) for entry in markers.get("controls") or [] if len(entry) > 1})
+    flags = [redact_text(f"{name}={value}") for name, value in sorted((markers.get("flags") or {}).items())]
+    tags = [
+        f"{key}={value}" for key, value in sorted(markers.items())
+        if key not in ("controls", "flags", "pytest") and not isinstance(value, (dict, list))
+    ]  # fmt: skip
+    tags += [redact_text(str(name)) for name in markers.get("pytest") or []]
+    return tags, controls, flags
 
 
 def _details(attempts: list[Mapping[str, Any]]) -> list[list[Any]] | None:
     """Each attempt of a test that did not simply pass: number, outcome, message, phases, and
     the failure's full text (traceback, captured stdout, stderr, log) when it was recorded."""
-    if len(attempts) == 1 and attempts[0].get("outcome") == "passed":
-        return None
     return [
         [
             attempt.get("number"),
