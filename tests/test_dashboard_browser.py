@@ -94,6 +94,12 @@ def test_a_run_with_history(browser, pytester):
     assert "signal" in point.get_attribute("class") and point.get_attribute("data-rules").split()[0] == "1"  # Nelson 1
     assert "nelson-1" in page.inner_text('[data-chart="defect_fraction"] .signals')
     opened.screenshot("run-with-history-light")
+    # What a screen reader announces: named controls, charts as images with a name, a status.
+    assert page.get_by_role("searchbox", name="Search by name").count() == 1
+    for name in ("Outcome", "Marker", "Control", "Flag value", "Environment"):
+        assert page.get_by_role("combobox", name=name).count() == 1, name
+    assert page.get_by_role("img").count() >= 4  # the Pareto and the control charts
+    assert page.get_by_role("status").inner_text().startswith("Showing 20 of 20")
     # Search by name, then a filter, then both cleared.
     assert len(visible_nodeids(page)) == 20
     page.fill("#search", "broken")
