@@ -321,14 +321,20 @@ def test_row(test: Mapping[str, Any], environment: str | None) -> list[Any]:
 def _marker_columns(markers: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
     """A test's markers as the filter offers them: plain ones (``stage=unit`` and its pytest
     markers), the controls it evidences, and its flag values (``name=value``)."""
-    controls = sorted({str(entry[1]) for entry in markers.get("controls") or [] if len(entry) > 1})
-    flags = [redact_text(f"{name}={value}") for name, value in sorted((markers.get("flags") or {}).items())]
-    tags = [
-        f"{key}={value}" for key, value in sorted(markers.items())
-        if key not in ("controls", "flags", "pytest") and not isinstance(value, (dict, list))
-    ]  # fmt: skip
-    tags += [redact_text(str(name)) for name in markers.get("pytest") or []]
+    tags = sorted(f"{key}={value}" for key, value in markers.items() if key not in _LISTED and type(value) in _PLAIN)
+    names = markers.get("pytest")
+    if names:
+        tags += [redact_text(str(name)) for name in names]
+    entries = markers.get("controls")
+    controls = sorted({str(entry[1]) for entry in entries if len(entry) > 1}) if entries else []
+    values = markers.get("flags")
+    flags = [redact_text(f"{name}={value}") for name, value in sorted(values.items())] if values else []
     return tags, controls, flags
+
+
+# Markers with columns or lists of their own, and the value types a plain marker has.
+_LISTED = frozenset({"controls", "flags", "pytest"})
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _details(attempts: list[Mapping[str, Any]]) -> list[list[Any]] | None:
