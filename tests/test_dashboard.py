@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import yaml  # noqa: F401  (before any pytester: the plugin's config loader imports it)
