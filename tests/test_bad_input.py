@@ -304,6 +304,8 @@ CASES = [
          names=("r.json", "digits")),
     Case("report-input-wrong-shape", {"r.json": '{"quality": 7}'}, ["telemetry", "report", "--input", "r.json"],
          names=("r.json",)),
+    Case("report-input-wrong-types", {"r.json": '{"quality": {"units": "many"}}'}, ["telemetry", "report", "--input", "r.json"],
+         names=("r.json", "quality")),
     # (`compliance export` of an empty store writes a valid document: the output path is the only fault.)
     Case("output-is-an-existing-directory", {"out/": b""},
          ["compliance", "export", "--format", "json", "--output", "out"], names=("out",)),

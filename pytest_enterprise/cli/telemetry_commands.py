@@ -261,12 +261,36 @@ def _report_from_store(options: argparse.Namespace, config: Any) -> dict[str, An
 
 
 def _load_input(path: Path) -> dict[str, Any]:
+    """A report file for the text views: a run report checked against the report schema,
+    or a process snapshot (``telemetry report --format json`` of recorded events, no run)
+    whose quality section is checked. A malformed file is one line, never a traceback."""
     from ..report.loading import read_json
+    from ..report.validation import SchemaViolation, report_violation
 
     data = read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("quality"), dict):
         raise InputError(f"{path}: not a pytest-enterprise report (no 'quality' object)")
+    if "run" in data:
+        violation = report_violation(data)
+    else:
+        try:
+            violation = None
+            _quality_check()(data["quality"])
+        except SchemaViolation as found:
+            found.path.insert(0, "quality")
+            violation = found
+        except RecursionError:
+            violation = SchemaViolation("nested too deeply")
+    if violation is not None:
+        raise InputError(f"{path}: does not match the report schema at {violation}")
     return data
+
+
+def _quality_check() -> Any:
+    from ..report.json_report import load_schema
+    from ..report.validation import compile_schema
+
+    return compile_schema(load_schema()["properties"]["quality"])
 
 
 def record_command(options: argparse.Namespace, extra: list[str]) -> int:
