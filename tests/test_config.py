@@ -817,3 +817,12 @@ def test_any_text_either_loads_or_raises_a_one_line_config_error(tmp_path_factor
         assert message.startswith(str(path)) and "\n" not in message and "\r" not in message
     else:
         assert isinstance(loaded, EnterpriseConfig)
+
+
+def test_the_test_suites_own_variables_are_not_settings(monkeypatch, tmp_path):
+    """ENTERPRISE_TEST_* (the PostgreSQL URL .ci/run exports) is no typo of a setting."""
+    from pytest_enterprise.config import EnterpriseConfig
+
+    monkeypatch.setenv("ENTERPRISE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    monkeypatch.setenv("ENTERPRISE_TELEMETRY_ENABLED", "true")
+    assert EnterpriseConfig.load(rootdir=tmp_path).telemetry.enabled is True

@@ -63,6 +63,9 @@ ENV_ENVIRONMENT = "ENTERPRISE_ENV"
 #: path of the signing key for a CI job to pass in (``security.signing_key`` holds a path too,
 #: never the key itself).
 ENV_NOT_SETTINGS = ("ENTERPRISE_ACTOR", "ENTERPRISE_SIGNING_KEY")
+#: ``ENTERPRISE_TEST_*`` variables belong to this project's own test suite (the PostgreSQL
+#: server and the browser its CI provides), never to a setting: no section is called "test".
+ENV_TEST_PREFIX = "ENTERPRISE_TEST_"
 
 ENVIRONMENTS = ("development", "testing", "staging", "production")
 DEFAULT_ENVIRONMENT = "development"
@@ -596,7 +599,7 @@ def _read_env(env: Mapping[str, str]) -> _Layer:
     """The ``ENTERPRISE_<SECTION>_<KEY>`` overrides; a variable naming no setting is an error."""
     layer: _Layer = {}
     for var in sorted(env):
-        if not var.startswith(ENV_PREFIX) or var in (ENV_CONFIG, ENV_ENVIRONMENT, *ENV_NOT_SETTINGS):
+        if not var.startswith(ENV_PREFIX) or var in (ENV_CONFIG, ENV_ENVIRONMENT, *ENV_NOT_SETTINGS) or var.startswith(ENV_TEST_PREFIX):
             continue
         source = _Source(var)
         spec = _ENV_VARS.get(var)
