@@ -148,11 +148,17 @@ def series_history(store: Any, record: Any, quality: Any, telemetry: Any) -> dic
     this = current_run(record, quality)
     runs = store.series_runs(record.run.process, same={"branch": this.branch, "environment": this.environment})
     earlier = [run for run in runs if run.id != this.id and run.started_at <= this.started_at]
-    spc = control.control_series(
-        record.run.process, this.branch, this.environment, [*earlier, this], store.spc_baselines(record.run.process),
+    return dashboard_history(_run_control(store, record.run.process, this, earlier, telemetry))
+
+
+def _run_control(
+    store: Any, process: str, this: SeriesRun, earlier: list[SeriesRun], telemetry: Any
+) -> control.SeriesControl:
+    """The SPC of a run's series with the run as its newest point, plotted as a run sees it."""
+    return control.control_series(
+        process, this.branch, this.environment, [*earlier, this], store.spc_baselines(process),
         **spc_settings(telemetry), newest=RUN_CHART_POINTS,
     )  # fmt: skip
-    return dashboard_history(spc)
 
 
 def dashboard_history(spc: control.SeriesControl) -> dict[str, Any]:
@@ -181,11 +187,7 @@ def run_trends(store: Any, record: Any, quality: Any, telemetry: Any) -> RunTren
     this = current_run(record, quality)
     process = record.run.process
     history = store.series_runs(process, same={"branch": this.branch, "environment": this.environment})
-    spc = control.control_series(
-        process, this.branch, this.environment, [*history, this], store.spc_baselines(process),
-        **spc_settings(telemetry), newest=RUN_CHART_POINTS,
-    )  # fmt: skip
-    trends = RunTrends(spc, this.id)
+    trends = RunTrends(_run_control(store, process, this, history, telemetry), this.id)
     # First attempt a defect (TestResult.first_pass, without its per-test property calls).
     failed = [test for test in record.tests if test.attempts and test.attempts[0].outcome in DEFECT_OUTCOMES]
     if not failed:

@@ -316,7 +316,7 @@ def test_scan_findings_worst_first_and_unreadable_files_said(tmp_path):
     section = {"files": {"vulnerabilities": "v.json", "sbom-cyclonedx-json": "sbom.json"}, "provenance": None}
     details = supply_chain_details(section, tmp_path)
     assert [row["id"] for row in details["findings"]] == ["CRIT-1", "LOW-1"]
-    assert details["problems"] == ["sbom.json: cannot be read (JSONDecodeError)"]
+    assert details["problems"] == [f"{tmp_path / 'sbom.json'}:1: not valid JSON: Expecting property name enclosed in double quotes"]
     assert supply_chain_details(section, None) is None
 
 

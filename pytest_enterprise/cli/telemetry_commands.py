@@ -216,7 +216,8 @@ def _stored_report(options: argparse.Namespace, config: Any) -> dict[str, Any]:
 def _history_of_report(options: argparse.Namespace, config: Any, report: dict[str, Any]) -> dict[str, Any] | None:
     """The charts of the report's series up to its run, from the store: None when there is
     no store (never created here) or the report cannot be read back as a run."""
-    from ..quality.metrics import analyze_run
+    from types import SimpleNamespace
+
     from ..report.json_report import record_from_report
     from ..trends import series_history
 
@@ -226,7 +227,9 @@ def _history_of_report(options: argparse.Namespace, config: Any, report: dict[st
         record = record_from_report(report)
     except (KeyError, TypeError, ValueError):
         return None
-    quality = analyze_run(record, thresholds=config.telemetry.quality_thresholds)
+    # The run's point as its report states it (what the store keeps for it), not recomputed.
+    numbers = report.get("quality") or {}
+    quality = SimpleNamespace(**{key: numbers.get(key) for key in ("units", "final_yield", "dpmo", "opportunity_definition")})
     with open_store(options, config) as store:
         return series_history(store, record, quality, config.telemetry)
 

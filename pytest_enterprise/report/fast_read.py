@@ -590,7 +590,8 @@ def _learn(nodeid: bytes, tail: bytes, check_test: Check) -> _Template | None:
     canonical = _ENCODER.encode(result_section(prototype)) == element
     # The head (up to the first "duration) is the group's own, compared whole: the patterns
     # start after it.
-    literals[0] = literals[0][literals[0].index('"duration') + len('"duration') :]
+    mark = _HOLE_MARK.decode()
+    literals[0] = literals[0][literals[0].index(mark) + len(mark) :]
     pattern, repr_pattern = (
         (b"(" + number + b")").join(re.escape(literal.encode()) for literal in literals) for number in (_NUMBER, _REPR_FORM)
     )  # fmt: skip

@@ -25,12 +25,12 @@ def quality_rows(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     if beyond:
         rows.append(("Defects beyond opportunities", f"{beyond:,}", "in DPU, not in DPMO"))
     rows += [
-        ("DPU", _fixed(quality["dpu"], 4), _interval(quality.get("dpu_ci95"), 4)),
-        ("DPMO", _fixed(quality["dpmo"], 0), _interval(quality.get("dpmo_ci95"), 0)),
-        ("First-pass yield", _percent(quality["fpy"]), _interval(quality.get("fpy_ci95"), 2, "%")),
-        ("Final yield", _percent(quality["final_yield"]), _interval(quality.get("final_yield_ci95"), 2, "%")),
-        ("RTY", _percent(quality["rty"]), ""),
-        ("Sigma level (estimate)", _sigma_estimate(quality), _sigma_interval(quality.get("sigma_level_ci95"))),
+        ("DPU", fixed_text(quality["dpu"], 4), interval_text(quality.get("dpu_ci95"), 4)),
+        ("DPMO", fixed_text(quality["dpmo"], 0), interval_text(quality.get("dpmo_ci95"), 0)),
+        ("First-pass yield", percent_text(quality["fpy"]), interval_text(quality.get("fpy_ci95"), 2, "%")),
+        ("Final yield", percent_text(quality["final_yield"]), interval_text(quality.get("final_yield_ci95"), 2, "%")),
+        ("RTY", percent_text(quality["rty"]), ""),
+        ("Sigma level (estimate)", _sigma_estimate(quality), sigma_interval_text(quality.get("sigma_level_ci95"))),
         ("Sigma demonstrated", _demonstrated(quality), ""),
         ("Long-term Z (no shift)", _z_text(quality), ""),
         ("Quality level", _level_row(quality), ""),
@@ -127,7 +127,7 @@ def pareto_rows(quality: Mapping[str, Any], top: int = 5) -> list[tuple[str, str
 
 def stage_rows(quality: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return [
-        (stage["name"], f"{stage['first_pass']:,}/{stage['units']:,}", _percent(stage["fpy"]))
+        (stage["name"], f"{stage['first_pass']:,}/{stage['units']:,}", percent_text(stage["fpy"]))
         for stage in quality.get("stages") or []
     ]
 
@@ -141,22 +141,22 @@ def _z_text(quality: Mapping[str, Any]) -> str:
     return "none: every opportunity defective"
 
 
-def _fixed(value: float | None, digits: int) -> str:
+def fixed_text(value: float | None, digits: int) -> str:
     return NO_DATA if value is None else f"{value:,.{digits}f}"
 
 
-def _percent(value: float | None) -> str:
+def percent_text(value: float | None) -> str:
     return NO_DATA if value is None else f"{value:.2f}%"
 
 
-def _interval(bounds: Any, digits: int, unit: str = "") -> str:
+def interval_text(bounds: Any, digits: int, unit: str = "") -> str:
     if not bounds or None in bounds:
         return ""
     low, high = bounds
     return f"[{low:,.{digits}f}, {high:,.{digits}f}]{unit}"
 
 
-def _sigma_interval(bounds: Any) -> str:
+def sigma_interval_text(bounds: Any) -> str:
     """The two-sided interval; an open end (no defects, or all) is left out, never shown as ∞."""
     if not bounds:
         return ""

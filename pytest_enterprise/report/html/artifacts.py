@@ -65,17 +65,24 @@ def supply_chain_details(
 
 
 def _read(folder: Path, name: str, problems: list[str]) -> Any:
+    """The JSON file ``name`` beside the report, or None with why in ``problems``: the page is
+    made without it. Read as every input file is (``files.read_bytes``, ``parse_json``)."""
+    from ...errors import EnterpriseError
+    from ...files import read_bytes
+    from ..loading import parse_json
+
     path = folder / str(name)
     try:
         if path.stat().st_size > MAX_BYTES:
-            problems.append(f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB, not shown")
+            problems.append(f"{path}: larger than {MAX_BYTES // (1024 * 1024)} MB, not shown")
             return None
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        problems.append(f"{name}: not found beside the report")
-    except (OSError, ValueError) as error:
-        problems.append(f"{name}: cannot be read ({type(error).__name__})")
-    return None
+    except OSError:
+        pass  # read_bytes says what is wrong with it
+    try:
+        return parse_json(path, read_bytes(path, what="supply-chain file"))
+    except EnterpriseError as error:
+        problems.append(redact_text(str(error)))
+        return None
 
 
 def _components(sbom: Any) -> dict[str, Any]:

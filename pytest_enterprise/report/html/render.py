@@ -18,6 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..summary import fixed_text
 from . import svg
 from .artifacts import supply_chain_details
 from .view import CONTROL_STATES, dashboard_view
@@ -184,8 +185,6 @@ def _bytecode_cache() -> Any:
 
 
 def _format_number(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "no data"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, type(None))):
         return str(value)
-    return f"{value:,.{digits}f}"
+    return fixed_text(value, digits)

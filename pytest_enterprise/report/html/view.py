@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...redact import redact_text
-from ..summary import NO_DATA, level_text, quality_rows, sigma_text
+from ..summary import fixed_text, interval_text, level_text, percent_text, quality_rows, sigma_interval_text, sigma_text
 
 # The columns of a test row, in the order the page's script reads them (dashboard.js: COLUMNS).
 TEST_COLUMNS = (
@@ -98,14 +98,14 @@ def _cards(quality: Mapping[str, Any], spc: Mapping[str, Any] | None) -> list[di
     cards = [
         _card("units", "Units", quality["units"], f"{quality['units']:,}", None),
         _card("defects", "Defects", quality["defects"], f"{quality['defects']:,}", None),
-        _card("dpmo", "DPMO", quality.get("dpmo"), _number(quality.get("dpmo"), 0), _interval(quality.get("dpmo_ci95"), 0)),
-        _card("fpy", "First-pass yield", quality.get("fpy"), _percent(quality.get("fpy")),
-              _interval(quality.get("fpy_ci95"), 2, "%")),  # fmt: skip
-        _card("final_yield", "Final yield", quality.get("final_yield"), _percent(quality.get("final_yield")),
-              _interval(quality.get("final_yield_ci95"), 2, "%")),  # fmt: skip
-        _card("rty", "RTY", quality.get("rty"), _percent(quality.get("rty")), None),
+        _card("dpmo", "DPMO", quality.get("dpmo"), fixed_text(quality.get("dpmo"), 0), _ci(interval_text(quality.get("dpmo_ci95"), 0))),
+        _card("fpy", "First-pass yield", quality.get("fpy"), percent_text(quality.get("fpy")),
+              _ci(interval_text(quality.get("fpy_ci95"), 2, "%"))),  # fmt: skip
+        _card("final_yield", "Final yield", quality.get("final_yield"), percent_text(quality.get("final_yield")),
+              _ci(interval_text(quality.get("final_yield_ci95"), 2, "%"))),  # fmt: skip
+        _card("rty", "RTY", quality.get("rty"), percent_text(quality.get("rty")), None),
         _card("sigma_level", "Sigma", quality.get("sigma_level"), sigma_text(quality),
-              _interval(quality.get("sigma_level_ci95"), 2, " σ")),  # fmt: skip
+              _ci(sigma_interval_text(quality.get("sigma_level_ci95")))),  # fmt: skip
         _card("quality_level", "Quality level", quality.get("quality_level"), level_text(quality), None),
     ]
     baseline = _baseline(spc)
@@ -372,15 +372,6 @@ def _safe_url(url: Any) -> str | None:
     return redact_text(url)
 
 
-def _number(value: float | None, digits: int) -> str:
-    return NO_DATA if value is None else f"{value:,.{digits}f}"
-
-
-def _percent(value: float | None) -> str:
-    return NO_DATA if value is None else f"{value:.2f} %"
-
-
-def _interval(bounds: Any, digits: int, unit: str = "") -> str | None:
-    if not bounds or bounds[0] is None or bounds[1] is None:
-        return None
-    return f"95% CI {bounds[0]:,.{digits}f}{unit} – {bounds[1]:,.{digits}f}{unit}"
+def _ci(text: str) -> str | None:
+    # The intervals as every other view writes them (report/summary.py), named for a card.
+    return f"95% CI {text}" if text else None
