@@ -458,20 +458,28 @@ class HistoryStore:
         busy_timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.path = Path(path)
+        self.path = Path(path)  # None on PostgreSQL
+        # How every message and output names the store (for PostgreSQL, the URL without its
+        # password; see location.py).
+        self.display = str(self.path)
         self.busy_timeout = busy_timeout
         self.clock = clock
         self._conn: sqlite3.Connection | None = None
         self._checked = False  # integrity checked since opening?
 
     def __repr__(self) -> str:
-        return f"HistoryStore({str(self.path)!r})"
+        return f"{type(self).__name__}({self.display!r})"
 
     def __enter__(self) -> HistoryStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def exists(self) -> bool:
+        """Whether there is a store to read: the file exists (for SQLite; a PostgreSQL
+        database holding the store's tables for PostgreSQL). Creates nothing."""
+        return self.path.exists()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -1016,7 +1024,7 @@ class HistoryStore:
 
     def _open(self, *, create: bool) -> None:
         if self.path.is_dir():
-            raise StoreError(f"history store {self.path} is a directory; {_WHAT_TO_DO}")
+            raise StoreError(f"history store {self.display} is a directory; {_WHAT_TO_DO}")
         if self.path.exists():
             # Refuse garbage, foreign and newer files from the header alone, before SQLite
             # opens them: opening can roll back a hot journal or checkpoint a WAL, which
@@ -1079,7 +1087,7 @@ class HistoryStore:
             return  # a zero-byte file is an empty SQLite database
         if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
             raise StoreError(
-                f"history store {self.path} is not an SQLite database (file is not a database);"
+                f"history store {self.display} is not an SQLite database (file is not a database);"
                 f" {_WHAT_TO_DO}"
             )
         user_version = int.from_bytes(header[60:64], "big", signed=True)
@@ -1117,7 +1125,7 @@ class HistoryStore:
         missing = _REQUIRED_TABLES.get(user_version, frozenset()) - tables
         if application_id == APPLICATION_ID and missing:
             raise StoreError(
-                f"history store {self.path} is damaged: schema version {user_version} but table"
+                f"history store {self.display} is damaged: schema version {user_version} but table"
                 f" {', '.join(sorted(missing))} is missing; {_WHAT_TO_DO}"
             )
         return user_version
@@ -1133,25 +1141,25 @@ class HistoryStore:
         """Refuse a database that is not ours or is newer than this code."""
         if application_id not in (0, APPLICATION_ID):
             raise StoreError(
-                f"history store {self.path} belongs to another application"
+                f"history store {self.display} belongs to another application"
                 f" (application_id {application_id:#x}, expected {APPLICATION_ID:#x});"
                 f" {_WHAT_TO_DO}"
             )
         if application_id == 0 and (user_version != 0 or has_tables):
             found = "tables" if has_tables else f"user_version {user_version}"
             raise StoreError(
-                f"history store {self.path} is an SQLite database of another application"
+                f"history store {self.display} is an SQLite database of another application"
                 f" (it has {found} but no pytest-enterprise application_id); {_WHAT_TO_DO}"
             )
         if application_id == APPLICATION_ID and user_version > known:
             raise StoreError(
-                f"history store {self.path} has schema version {user_version}, newer than"
+                f"history store {self.display} has schema version {user_version}, newer than"
                 f" this pytest-enterprise supports ({known}); upgrade pytest-enterprise"
                 f" or set telemetry.history_path to another file"
             )
         if application_id == APPLICATION_ID and user_version <= 0:
             raise StoreError(
-                f"history store {self.path} is damaged (schema version {user_version});"
+                f"history store {self.display} is damaged (schema version {user_version});"
                 f" {_WHAT_TO_DO}"
             )
 
@@ -1271,14 +1279,14 @@ class HistoryStore:
         )
         if not rows:
             raise StoreError(
-                f"history store {self.path} has no run with id {run_id!r};"
+                f"history store {self.display} has no run with id {run_id!r};"
                 " list the stored runs to find its id"
             )
         return rows[0][0]
 
     def _unreadable(self, run_id: str, exc: Exception) -> StoreError:
         return StoreError(
-            f"history store {self.path}: run {run_id!r} cannot be read back ({exc});"
+            f"history store {self.display}: run {run_id!r} cannot be read back ({exc});"
             " purge it or move the store aside"
         )
 
@@ -1300,7 +1308,7 @@ class HistoryStore:
             return format_timestamp(parse_timestamp(text))
         except ValueError:
             raise StoreError(
-                f"cannot save run {run_id!r} to {self.path}: its {field} {text!r} is not an"
+                f"cannot save run {run_id!r} to {self.display}: its {field} {text!r} is not an"
                 " RFC 3339 timestamp"
             ) from None
 
@@ -1308,8 +1316,8 @@ class HistoryStore:
 
     def _corrupt(self, detail: str) -> StoreError:
         return StoreError(
-            f"history store {self.path} is corrupt ({detail}); {_WHAT_TO_DO}"
-            f" (`sqlite3 {self.path} .recover` may salvage its data)"
+            f"history store {self.display} is corrupt ({detail}); {_WHAT_TO_DO}"
+            f" (`sqlite3 {self.display} .recover` may salvage its data)"
         )
 
     def _translate(self, exc: sqlite3.Error, action: str) -> Exception:
@@ -1318,7 +1326,7 @@ class HistoryStore:
         name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
         if "file is not a database" in message or name == "SQLITE_NOTADB":
             return StoreError(
-                f"history store {self.path} is not an SQLite database (file is not a database);"
+                f"history store {self.display} is not an SQLite database (file is not a database);"
                 f" {_WHAT_TO_DO}"
             )
         if "malformed" in message or name.startswith("SQLITE_CORRUPT"):
@@ -1329,13 +1337,13 @@ class HistoryStore:
         cannot_open = "unable to open" in message or name.startswith("SQLITE_CANTOPEN")
         if readonly or (cannot_open and self._unwritable()):
             return PermissionDeniedError(
-                f"history store {self.path} cannot be written while {action} (permission"
+                f"history store {self.display} cannot be written while {action} (permission"
                 " denied); make the file and its directory writable or set"
                 " telemetry.history_path"
             )
         if isinstance(exc, sqlite3.IntegrityError):
-            return StoreError(f"history store {self.path}: {message} while {action}")
-        return StoreError(f"history store {self.path}: {message} while {action}; {_WHAT_TO_DO}")
+            return StoreError(f"history store {self.display}: {message} while {action}")
+        return StoreError(f"history store {self.display}: {message} while {action}; {_WHAT_TO_DO}")
 
     def _locked(self, action: str, waited: float | None) -> StoreError:
         """The store stayed locked: say how long we actually waited when we measured it."""
@@ -1344,14 +1352,14 @@ class HistoryStore:
         else:
             how_long = f"gave up after {waited:.1f} s (busy timeout {self.busy_timeout:g} s)"
         return StoreError(
-            f"history store {self.path} stayed locked by another process while {action}:"
+            f"history store {self.display} stayed locked by another process while {action}:"
             f" {how_long}; retry, or raise the busy timeout"
         )
 
     def _os_error(self, exc: OSError, action: str) -> Exception:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return PermissionDeniedError(
-                f"history store {self.path}: permission denied while {action};"
+                f"history store {self.display}: permission denied while {action};"
                 " fix the permissions of the file and its directory or set"
                 " telemetry.history_path"
             )
@@ -1360,7 +1368,7 @@ class HistoryStore:
         if isinstance(exc, FileExistsError):  # mkdir -p met a file where a folder should be
             exc = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
         return StoreError(
-            f"history store {self.path}: {os_problem(self.path, exc)} while {action}; {_WHAT_TO_DO}"
+            f"history store {self.display}: {os_problem(self.path, exc)} while {action}; {_WHAT_TO_DO}"
         )
 
     def _unwritable(self) -> bool:
