@@ -54,3 +54,12 @@ def run_enterprise(pytester: pytest.Pytester):
         return EnterpriseRun(result, report_path)
 
     return run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_where(request, tmp_path):
+    """Where a store lives, once per engine: a SQLite file, or a fresh database on the test
+    PostgreSQL server (the PostgreSQL case skips, saying why, without one)."""
+    from postgres import store_location
+
+    yield from store_location(request.param, tmp_path)

@@ -33,3 +33,34 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+def store_location(engine: str, tmp_path) -> Iterator[str]:
+    """Where a test's store lives on ``engine``: a file under ``tmp_path`` or a fresh database."""
+    if engine == "postgresql":
+        yield from fresh_database()
+    else:
+        yield str(tmp_path / ".enterprise" / "history.db")
+
+
+def raw_sql(where: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run ``sql`` (``?`` placeholders) on the store at ``where`` behind its back, committed:
+    for counting rows the API does not show, and for tampering."""
+    if where.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(where, autocommit=True) as connection:
+            cursor = connection.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    connection = sqlite3.connect(where)
+    try:
+        with connection:
+            cursor = connection.execute(sql, params)
+            return cursor.fetchall()
+    finally:
+        connection.close()

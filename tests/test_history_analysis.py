@@ -13,9 +13,11 @@ from pytest_enterprise.errors import StoreError
 from pytest_enterprise.model import Attempt, GitInfo, OpportunityDefinition, Phase, RunInfo, RunRecord, TestResult
 from pytest_enterprise.quality import control, flaky
 from pytest_enterprise.quality.metrics import analyze_run
-from pytest_enterprise.store import HistoryStore
+from pytest_enterprise.store import HistoryStore, open_store
 from pytest_enterprise.store.series import BaselineRow, SeriesRun
 from pytest_enterprise.store.sqlite import MIGRATIONS
+
+from postgres import raw_sql
 
 TRIVIAL = "def test_one():\n    pass\n\ndef test_two():\n    pass\n"
 
@@ -59,8 +61,8 @@ def at(minute: int) -> str:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "history.db") as store:
+def store(store_where):
+    with open_store(store_where) as store:
         yield store
 
 
@@ -125,21 +127,19 @@ def test_tests_in_runs_finds_failed_and_rerun_tests_and_their_packed_passes(stor
     assert store.tests_in_runs([]) == {}
 
 
-def test_a_row_stored_before_the_index_is_read_by_its_node_ids(store):
+def test_a_row_stored_before_the_index_is_read_by_its_node_ids(store, store_where):
     save(store, run_record("a", at(1), [passed("t::x"), passed("t::é"), outcomes("t::y", "failed")]))
     indexed = store.tests_in_runs(["a"], ["t::x", "t::é", "t::nope"])
-    store._conn.execute("UPDATE run_tests SET nodeid_index = NULL")
-    store._conn.commit()
+    raw_sql(store_where, "UPDATE run_tests SET nodeid_index = NULL")
     assert store.tests_in_runs(["a"], ["t::x", "t::é", "t::nope"]) == indexed
     assert set(indexed) == {"t::x", "t::é"}
 
 
-@pytest.mark.parametrize("damage", ["nodeid_index = x'00'", "nodeid_index = NULL, nodeids_zlib = x'00'"])
-def test_a_damaged_packed_row_is_a_store_error_naming_the_run(store, damage):
+@pytest.mark.parametrize("damage", ["nodeid_index = ?", "nodeid_index = NULL, nodeids_zlib = ?"])
+def test_a_damaged_packed_row_is_a_store_error_naming_the_run(store, store_where, damage):
     save(store, run_record("a", at(1), [passed("t::x"), outcomes("t::y", "failed")]))
-    store._conn.execute(f"UPDATE run_tests SET {damage}")
-    store._conn.commit()
-    assert store._conn.execute("SELECT COUNT(*) FROM run_tests").fetchone() == (1,)
+    raw_sql(store_where, f"UPDATE run_tests SET {damage}", (b"\x00",))
+    assert raw_sql(store_where, "SELECT COUNT(*) FROM run_tests") == [(1,)]
     with pytest.raises(StoreError, match="run 'a' cannot be read back"):
         store.tests_in_runs(["a"])
 

@@ -34,7 +34,10 @@ from pytest_enterprise.store import (
     format_timestamp,
     parse_timestamp,
 )
+from pytest_enterprise.store import open_store
 from pytest_enterprise.store.sqlite import MIGRATIONS, ControlStatusChange
+
+from postgres import raw_sql
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -123,12 +126,8 @@ def attempts_in(record: RunRecord) -> int:
     return sum(len(t.attempts) for t in record.tests)
 
 
-def raw_count(path, sql: str) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    finally:
-        conn.close()
+def raw_count(where, sql: str) -> int:
+    return raw_sql(str(where), sql)[0][0]
 
 
 @pytest.fixture
@@ -137,8 +136,8 @@ def path(tmp_path):
 
 
 @pytest.fixture
-def store(path):
-    with HistoryStore(path, clock=fixed_clock) as store:
+def store(store_where):
+    with open_store(store_where, clock=fixed_clock) as store:
         yield store
 
 
@@ -157,7 +156,7 @@ QUALITY = {
 # --- round trip ------------------------------------------------------------------------------
 
 
-def test_run_round_trips_exactly(store, path):
+def test_run_round_trips_exactly(store, store_where):
     record = make_record()
     store.save_run(record, QUALITY)
 
@@ -165,7 +164,7 @@ def test_run_round_trips_exactly(store, path):
     assert store.latest_run() == record
     assert store.latest_run("pytest") == record
     assert store.latest_run("other") is None
-    assert raw_count(path, "SELECT count(*) FROM attempts") == attempts_in(record) == 10
+    assert raw_count(store_where, "SELECT count(*) FROM attempts") == attempts_in(record) == 10
 
     (summary,) = store.recent_runs()
     assert (summary.id, summary.process, summary.workers) == ("run-1", "pytest", 2)
@@ -192,7 +191,7 @@ def test_attempt_history_keeps_reruns(store):
     assert store.attempt_history("t.py::test_fail[1-a]")[0].severity == "critical"
 
 
-def test_resaving_a_run_replaces_it(store, path):
+def test_resaving_a_run_replaces_it(store, store_where):
     store.save_run(make_record(), QUALITY)
     smaller = make_record()
     smaller.tests = smaller.tests[:2]
@@ -201,13 +200,13 @@ def test_resaving_a_run_replaces_it(store, path):
     assert len(store.recent_runs()) == 1
     assert store.load_run("run-1") == smaller
     assert store.recent_runs()[0].quality is None
-    assert raw_count(path, "SELECT count(*) FROM attempts") == 2
+    assert raw_count(store_where, "SELECT count(*) FROM attempts") == 2
 
 
-def test_not_detailed_skips_attempt_rows_but_keeps_the_record(store, path):
+def test_not_detailed_skips_attempt_rows_but_keeps_the_record(store, store_where):
     record = make_record()
     store.save_run(record, None, detailed=False)
-    assert raw_count(path, "SELECT count(*) FROM attempts") == 0
+    assert raw_count(store_where, "SELECT count(*) FROM attempts") == 0
     assert store.load_run("run-1") == record
 
 
@@ -357,18 +356,17 @@ def test_a_v2_store_is_migrated_to_v3_keeping_runs_and_statuses(path):
     assert schema_of(path)[0] == SCHEMA_VERSION == 7
 
 
-def test_the_audit_log_is_hash_chained_and_tampering_shows(path):
+def test_the_audit_log_is_hash_chained_and_tampering_shows(store_where):
     from pytest_enterprise.audit import make_event, verify_chain
 
-    with HistoryStore(path) as store:
+    with open_store(store_where) as store:
         for action in ("create", "update", "disable"):
             store.record_audit_event(make_event("flag", "new_ui", action, before=None, after={"a": action}, actor="bob"))
         events = store.audit_events("flag", "new_ui")
         assert [e.action for e in events] == ["create", "update", "disable"]
         assert events[0].prev_hash is None and events[1].prev_hash == events[0].hash
         assert verify_chain(events) == []
-        store._conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
-        store._conn.commit()
+        raw_sql(store_where, "UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
         problems = verify_chain(store.audit_events())
     assert len(problems) == 1 and "event 2" in problems[0] and "hash" in problems[0]
 
@@ -410,34 +408,34 @@ STATUS_TAMPERING = {
 
 
 @pytest.mark.parametrize("tampering", sorted(STATUS_TAMPERING))
-def test_manual_statuses_are_hash_chained_and_middle_tampering_shows(path, tampering):
+def test_manual_statuses_are_hash_chained_and_middle_tampering_shows(store_where, tampering):
     from pytest_enterprise.audit import verify_chain
 
-    with HistoryStore(path) as store:
+    with open_store(store_where) as store:
         five_statuses(store)
         log = store.control_status_log()
         assert log[0].prev_hash is None and all(b.prev_hash == a.hash for a, b in zip(log, log[1:]))
         assert verify_chain(log, "change") == []
         for statement in STATUS_TAMPERING[tampering]:
-            store._conn.execute(statement)
+            raw_sql(store_where, statement)
         problems = verify_chain(store.control_status_log(), "change")
     assert problems and all(p.startswith("change ") for p in problems)
 
 
-def test_what_the_status_chain_cannot_show_truncation_and_a_full_rewrite(path):
+def test_what_the_status_chain_cannot_show_truncation_and_a_full_rewrite(store_where):
     # Documented limits (docs/history.md): until checkpoints are signed, removing the newest
     # rows or recomputing every hash leaves a valid chain. This test pins that the docs are true.
     from pytest_enterprise.audit import chain_hash, verify_chain
 
-    with HistoryStore(path) as store:
+    with open_store(store_where) as store:
         five_statuses(store)
-        store._conn.execute("DELETE FROM control_statuses WHERE id >= 4")
+        raw_sql(store_where, "DELETE FROM control_statuses WHERE id >= 4")
         assert verify_chain(store.control_status_log(), "change") == []
-        store._conn.execute("UPDATE control_statuses SET actor = 'mallory'")
+        raw_sql(store_where, "UPDATE control_statuses SET actor = 'mallory'")
         previous = None
         for row_id, change in zip((1, 2, 3), store.control_status_log()):
             digest = chain_hash(previous, change)
-            store._conn.execute("UPDATE control_statuses SET prev_hash = ?, hash = ? WHERE id = ?", (previous, digest, row_id))
+            raw_sql(store_where, "UPDATE control_statuses SET prev_hash = ?, hash = ? WHERE id = ?", (previous, digest, row_id))
             previous = digest
         assert verify_chain(store.control_status_log(), "change") == []
 
@@ -481,11 +479,11 @@ def test_a_v3_store_without_statuses_records_no_migration_note(path):
         assert store.status_chain_migration() is None
 
 
-def test_manual_statuses_are_an_append_only_log(path):
+def test_manual_statuses_are_an_append_only_log(store_where):
     def change(status, at):
         return ControlStatusChange("soc2", "CC6.1", status, None, "", None, None, None, "bob", at)
 
-    with HistoryStore(path) as store:
+    with open_store(store_where) as store:
         assert store.control_statuses() == []
         store.record_control_status(change("non_compliant", "2026-11-26T10:00:00.000Z"))
         second = store.record_control_status(change("compliant", "2026-11-26T11:00:00.000Z"))
@@ -691,13 +689,13 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pytest_enterprise.model import Attempt, Phase, RunInfo, RunRecord, TestResult
-    from pytest_enterprise.store import HistoryStore
+    from pytest_enterprise.store import open_store
 
-    path, writer, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    where, writer, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     deadline = time.monotonic() + 30
     while not os.path.exists(go) and time.monotonic() < deadline:
         time.sleep(0.001)  # start together, so that even creating the store races
-    with HistoryStore(path) as store:
+    with open_store(where) as store:
         for n in range(25):
             tests = [
                 TestResult(f"t.py::test_{k}", [
@@ -713,11 +711,11 @@ WRITER = textwrap.dedent(
 ATTEMPTS_PER_RUN = sum(k % 3 + 1 for k in range(20))
 
 
-def test_four_concurrent_writers_lose_nothing(path, tmp_path):
+def test_four_concurrent_writers_lose_nothing(store_where, tmp_path):
     go = tmp_path / "go"
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(path), str(w), str(go)],
+            [sys.executable, "-c", WRITER, store_where, str(w), str(go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -730,18 +728,18 @@ def test_four_concurrent_writers_lose_nothing(path, tmp_path):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
 
-    with HistoryStore(path) as store:
+    with open_store(store_where) as store:
         runs = store.recent_runs(limit=1000)
         assert len(runs) == 100
         assert {r.id for r in runs} == {f"w{w}-{n}" for w in range(4) for n in range(25)}
-    assert raw_count(path, "SELECT count(*) FROM attempts") == 100 * ATTEMPTS_PER_RUN
+    assert raw_count(store_where, "SELECT count(*) FROM attempts") == 100 * ATTEMPTS_PER_RUN
 
 
 # --- retention -------------------------------------------------------------------------------
 
 
-def test_purge_deletes_runs_attempts_and_events_older_than_retention(path):
-    with HistoryStore(path, clock=fixed_clock) as store:
+def test_purge_deletes_runs_attempts_and_events_older_than_retention(store_where):
+    with open_store(store_where, clock=fixed_clock) as store:
         store.save_run(make_record("old", ts(NOW - timedelta(days=31))), None)
         store.save_run(make_record("edge", ts(NOW - timedelta(days=29, hours=23))), None)
         store.save_run(make_record("new", ts(NOW - timedelta(days=1))), None)
@@ -756,8 +754,8 @@ def test_purge_deletes_runs_attempts_and_events_older_than_retention(path):
         assert store.purge(30) == 2  # one run, one event; "now" comes from the clock
         assert {r.id for r in store.recent_runs()} == {"edge", "new"}
         assert len(store.events("p")) == 1
-        assert raw_count(path, "SELECT count(*) FROM attempts WHERE run_id = 'old'") == 0
-        assert raw_count(path, "SELECT count(*) FROM attempts") == 20
+        assert raw_count(store_where, "SELECT count(*) FROM attempts WHERE run_id = 'old'") == 0
+        assert raw_count(store_where, "SELECT count(*) FROM attempts") == 20
 
         # An explicit "now" overrides the clock; a run exactly at the cutoff is kept.
         assert store.purge(30, now=NOW + timedelta(days=29)) == 2  # "edge" and the event
@@ -828,7 +826,7 @@ def test_timestamps_are_rfc3339_utc_with_z():
 # --- speed -----------------------------------------------------------------------------------
 
 
-def test_saving_5000_tests_is_one_transaction_and_fast(store, path):
+def test_saving_5000_tests_is_one_transaction_and_fast(path):
     record = make_record()
     template = record.tests[0]
     record.tests = [
@@ -836,12 +834,14 @@ def test_saving_5000_tests_is_one_transaction_and_fast(store, path):
         for i in range(5000)
     ]
     statements: list[str] = []
+    store = HistoryStore(path)
     store.save_run(make_record("warm-up"), None)  # open and create the store first
     store._conn.set_trace_callback(statements.append)
     started = time.perf_counter()
     store.save_run(record, None)
     elapsed = time.perf_counter() - started
     store._conn.set_trace_callback(None)
+    store.close()
 
     assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
     assert raw_count(path, "SELECT count(*) FROM attempts WHERE run_id = 'run-1'") == 5000

@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 
 from pytest_enterprise.errors import StoreError
 from pytest_enterprise.model import DEFAULT_SEVERITY, Attempt, Phase, RunInfo, RunRecord, TestResult
-from pytest_enterprise.store import APPLICATION_ID, HistoryStore
+from pytest_enterprise.store import APPLICATION_ID, HistoryStore, open_store
 from pytest_enterprise.store.packed_tests import pack_tests
 from pytest_enterprise.store.sqlite import MIGRATIONS
 from pytest_enterprise.utf8 import utf8_safe
+
+from postgres import raw_sql
 
 
 def passed_once(nodeid: str, durations=(0.001, 0.25, 0.002), worker=None, severity=DEFAULT_SEVERITY) -> TestResult:
@@ -69,22 +71,18 @@ def history(store: HistoryStore, nodeid: str, limit: int = 50) -> list[tuple]:
     ]  # fmt: skip
 
 
-def table_counts(path: Path) -> tuple[int, int]:
-    conn = sqlite3.connect(path)
-    try:
-        return (conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0],
-                conn.execute("SELECT COALESCE(SUM(tests), 0) FROM run_tests").fetchone()[0])  # fmt: skip
-    finally:
-        conn.close()
+def table_counts(where) -> tuple[int, int]:
+    """(attempt rows, packed tests) in the store at ``where``, read behind its back."""
+    return (raw_sql(str(where), "SELECT COUNT(*) FROM attempts")[0][0],
+            raw_sql(str(where), "SELECT COALESCE(SUM(tests), 0) FROM run_tests")[0][0])  # fmt: skip
 
 
-def test_single_pass_tests_are_packed_and_read_back_exactly(tmp_path):
-    path = tmp_path / "history.db"
+def test_single_pass_tests_are_packed_and_read_back_exactly(store_where):
     tests = [passed_once(f"t.py::test_{n}", (0.1 * n, 1 / 3, 1e-6), worker=f"gw{n % 2}") for n in range(5)]
     tests.append(failed_then_passed("t.py::test_flaky"))
     tests.append(passed_once("t.py::test_critical", severity="critical"))
     runs = [record("run-1", "2025-03-01T10:00:00.000000Z", tests)]
-    with HistoryStore(path) as store:
+    with open_store(store_where) as store:
         store.save_run(runs[0], None)
         for test in tests:
             assert history(store, test.nodeid) == expected_history(runs, test.nodeid, 50)
@@ -92,7 +90,7 @@ def test_single_pass_tests_are_packed_and_read_back_exactly(tmp_path):
         assert history(store, "t.py::test_3")[0][10] == "gw1"
         assert history(store, "t.py::test_missing") == []
     # Five packed tests; the rerun (2 attempts) and the critical test keep their rows.
-    assert table_counts(path) == (3, 5)
+    assert table_counts(store_where) == (3, 5)
 
 
 def test_a_store_without_workers_packs_none(tmp_path):
@@ -101,7 +99,7 @@ def test_a_store_without_workers_packs_none(tmp_path):
     assert pack_tests([failed_then_passed("t.py::test_f")])[0] is None
 
 
-def test_history_merges_runs_that_kept_a_test_either_way_and_honours_the_limit(tmp_path):
+def test_history_merges_runs_that_kept_a_test_either_way_and_honours_the_limit(store_where):
     runs = [
         record("r1", "2025-03-01T10:00:00.000000Z", [passed_once("t.py::test_x")]),
         record("r2", "2025-03-02T10:00:00.000000Z", [failed_then_passed("t.py::test_x")]),
@@ -109,7 +107,7 @@ def test_history_merges_runs_that_kept_a_test_either_way_and_honours_the_limit(t
         record("r4", "2025-03-03T10:00:00.000000Z", [passed_once("t.py::test_y")]),  # same time
         record("r5", "2025-03-02T10:00:00.000000Z", [passed_once("t.py::test_x")]),  # saved late, older
     ]
-    with HistoryStore(tmp_path / "h.db") as store:
+    with open_store(store_where) as store:
         for run in runs:
             store.save_run(run, None)
         for limit in (1, 2, 3, 4, 5, 50):
@@ -117,39 +115,36 @@ def test_history_merges_runs_that_kept_a_test_either_way_and_honours_the_limit(t
         assert [row[0] for row in history(store, "t.py::test_x")] == ["r3", "r5", "r2", "r2", "r1"]
 
 
-def test_resaving_a_run_replaces_its_packed_row(tmp_path):
-    path = tmp_path / "h.db"
-    with HistoryStore(path) as store:
+def test_resaving_a_run_replaces_its_packed_row(store_where):
+    with open_store(store_where) as store:
         store.save_run(record("r1", "2025-03-01T10:00:00.000000Z", [passed_once("t.py::a"), passed_once("t.py::b")]), None)
         store.save_run(record("r1", "2025-03-01T10:00:00.000000Z", [passed_once("t.py::a")]), None)
         assert history(store, "t.py::b") == []
         assert len(history(store, "t.py::a")) == 1
-    assert table_counts(path) == (0, 1)
+    assert table_counts(store_where) == (0, 1)
 
 
-def test_purge_drops_packed_rows_with_their_runs(tmp_path):
-    path = tmp_path / "h.db"
-    with HistoryStore(path) as store:
+def test_purge_drops_packed_rows_with_their_runs(store_where):
+    with open_store(store_where) as store:
         store.save_run(record("old", "2020-01-01T00:00:00.000000Z", [passed_once("t.py::a")]), None)
         store.save_run(record("new", "2099-01-01T00:00:00.000000Z", [passed_once("t.py::a")]), None)
         assert store.purge(30) == 1
         assert [row[0] for row in history(store, "t.py::a")] == ["new"]
-    assert table_counts(path) == (0, 1)
+    assert table_counts(store_where) == (0, 1)
 
 
-def test_detailed_false_stores_no_test_rows(tmp_path):
-    path = tmp_path / "h.db"
-    with HistoryStore(path) as store:
+def test_detailed_false_stores_no_test_rows(store_where):
+    with open_store(store_where) as store:
         store.save_run(record("r1", "2025-03-01T10:00:00.000000Z", [passed_once("t.py::a"), failed_then_passed("t.py::f")]),
                        None, detailed=False)  # fmt: skip
         assert history(store, "t.py::a") == [] and history(store, "t.py::f") == []
-    assert table_counts(path) == (0, 0)
+    assert table_counts(store_where) == (0, 0)
 
 
-def test_odd_node_ids_are_kept_and_found(tmp_path):
+def test_odd_node_ids_are_kept_and_found(store_where):
     odd = ["t.py::test[a\nb]", "caf\udce9.py::test_x", "t.py::test[\u00e9\u4e2d]", "t.py::test[\ud800]"]
     runs = [record("r1", "2025-03-01T10:00:00.000000Z", [passed_once(nodeid) for nodeid in odd])]
-    with HistoryStore(tmp_path / "h.db") as store:
+    with open_store(store_where) as store:
         store.save_run(runs[0], None)
         for nodeid in odd:
             assert history(store, nodeid) == expected_history(runs, nodeid, 50) != []
@@ -187,15 +182,11 @@ def test_a_v4_store_keeps_its_attempt_rows_and_packs_new_runs(tmp_path):
     assert table_counts(path) == (1, 1)
 
 
-def test_a_damaged_packed_row_is_a_clear_store_error(tmp_path):
-    path = tmp_path / "h.db"
-    with HistoryStore(path) as store:
+def test_a_damaged_packed_row_is_a_clear_store_error(store_where):
+    with open_store(store_where) as store:
         store.save_run(record("r1", "2025-03-01T10:00:00.000000Z", [passed_once("t.py::a")]), None)
-    conn = sqlite3.connect(path)
-    with conn:
-        conn.execute("UPDATE run_tests SET durations = x'0011'")
-    conn.close()
-    with HistoryStore(path) as store, pytest.raises(StoreError, match="run 'r1' cannot be read back"):
+    raw_sql(store_where, "UPDATE run_tests SET durations = ?", (b"\x00\x11",))
+    with open_store(store_where) as store, pytest.raises(StoreError, match="run 'r1' cannot be read back"):
         store.attempt_history("t.py::a")
 
 
@@ -236,14 +227,14 @@ def test_history_equals_one_row_per_attempt(saved, limit):
             assert history(store, nodeid, limit) == expected_history(saved, nodeid, limit)
 
 
-def test_history_pages_through_many_runs(tmp_path):
+def test_history_pages_through_many_runs(store_where):
     """More runs than one page of packed rows, the test packed in some and failing in others."""
     runs = []
     for number in range(40):
         test = failed_then_passed("t.py::test_x") if number % 3 == 0 else passed_once("t.py::test_x")
         others = [passed_once(f"t.py::test_{n}") for n in range(number % 5)]
         runs.append(record(f"r{number:02d}", f"2025-03-{1 + number % 28:02d}T10:00:00.000000Z", [*others, test]))
-    with HistoryStore(tmp_path / "h.db") as store:
+    with open_store(store_where) as store:
         for run in runs:
             store.save_run(run, None)
         for limit in (1, 15, 16, 17, 33, 50, 100):

@@ -1,5 +1,5 @@
 """Opening a history store on PostgreSQL: connect, judge the database, create the schema
-(issue 13, in progress: the store's queries do not run on it yet).
+(``postgres.PostgresHistoryStore`` runs the store's queries on it).
 
 Every failure is one ``EnterpriseError`` line that names the store by its display URL (never
 its password) and says what to do:
@@ -22,10 +22,9 @@ from typing import Any
 from .. import __version__
 from ..errors import PermissionDeniedError, StoreError
 from .location import POSTGRESQL, StoreLocation
-from .postgres_schema import APPLICATION_KEY, DDL, VERSION_KEY
-from .sqlite import SCHEMA_VERSION
+from .postgres_schema import APPLICATION_KEY, BASE_VERSION, DDL, MIGRATIONS, VERSION_KEY
 
-__all__ = ["APPLICATION", "connect", "ensure_schema"]
+__all__ = ["APPLICATION", "connect", "ensure_schema", "translate_error"]
 
 # store_meta[APPLICATION_KEY]: what marks a database as a pytest-enterprise history store.
 APPLICATION = "pytest-enterprise history"
@@ -50,34 +49,54 @@ def connect(location: StoreLocation) -> Any:
             location.url, connect_timeout=CONNECT_TIMEOUT_S, application_name=f"pytest-enterprise {__version__}"
         )
     except psycopg.Error as error:
-        raise _translate(error, location, "connecting to") from None
+        raise translate_error(error, location, "connecting") from None
 
 
-def ensure_schema(connection: Any, location: StoreLocation) -> int:
-    """The store's schema version, after creating the schema in an empty database. Refuses
-    (and leaves alone) a database holding other tables, or a newer schema."""
+def ensure_schema(
+    connection: Any,
+    location: StoreLocation,
+    *,
+    create: bool = True,
+    migrations: tuple[tuple[str, ...], ...] = MIGRATIONS,
+) -> int:
+    """The store's schema version, after creating the schema in an empty database (0 for an
+    empty one when ``create`` is false: reads make nothing) or migrating an older one.
+    Refuses, and leaves alone, a database holding other tables, or a newer schema."""
     import psycopg
 
+    latest = BASE_VERSION + len(migrations)
     try:
         with connection.transaction():
+            # Runners starting together: the first creates or migrates, the others wait here
+            # and then find the schema made.
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             tables = {name for (name,) in connection.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
             )}  # fmt: skip
             if not tables:
+                if not create:
+                    return 0
                 for statement in DDL:
                     connection.execute(statement)
                 connection.execute(
                     "INSERT INTO store_meta (key, value) VALUES (%s, %s), (%s, %s)",
-                    (APPLICATION_KEY, APPLICATION, VERSION_KEY, str(SCHEMA_VERSION)),
+                    (APPLICATION_KEY, APPLICATION, VERSION_KEY, str(BASE_VERSION)),
                 )
-                return SCHEMA_VERSION
-            return _judge(connection, location, tables)
+                version = BASE_VERSION
+            else:
+                version = _judge(connection, location, tables, latest)
+            if version < latest:  # as on SQLite, reading an older store upgrades it too
+                for step in migrations[version - BASE_VERSION :]:
+                    for statement in step:
+                        connection.execute(statement)
+                connection.execute("UPDATE store_meta SET value = %s WHERE key = %s", (str(latest), VERSION_KEY))
+                version = latest
+            return version
     except psycopg.Error as error:
-        raise _translate(error, location, "preparing") from None
+        raise translate_error(error, location, "preparing the database") from None
 
 
-def _judge(connection: Any, location: StoreLocation, tables: set[str]) -> int:
+def _judge(connection: Any, location: StoreLocation, tables: set[str], latest: int) -> int:
     rows: dict[str, str] = {}
     if "store_meta" in tables:
         rows = dict(connection.execute("SELECT key, value FROM store_meta WHERE key IN (%s, %s)", (APPLICATION_KEY, VERSION_KEY)))
@@ -90,25 +109,28 @@ def _judge(connection: Any, location: StoreLocation, tables: set[str]) -> int:
         version = int(rows.get(VERSION_KEY, ""))
     except ValueError:
         raise StoreError(f"history store {location.display} is damaged (no schema version in store_meta)") from None
-    if version > SCHEMA_VERSION:
+    if version > latest:
         raise StoreError(
             f"history store {location.display} has schema version {version}, newer than this pytest-enterprise"
-            f" supports ({SCHEMA_VERSION}); upgrade pytest-enterprise on this runner"
+            f" supports ({latest}); upgrade pytest-enterprise on this runner"
         )  # fmt: skip
+    if version < BASE_VERSION:
+        raise StoreError(f"history store {location.display} is damaged (schema version {version})")
     return version
 
 
-def _translate(error: Any, location: StoreLocation, doing: str) -> Exception:
-    """One line naming the store (display URL) for a psycopg error."""
+def translate_error(error: Any, location: StoreLocation, action: str) -> Exception:
+    """One line naming the store (display URL) for a psycopg error met while ``action``."""
     import psycopg.errors as errors
 
     text = str(error).strip()
     first = (text.splitlines() or [type(error).__name__])[-1 if "FATAL" in text else 0]
     # libpq says where it connected; the store's display URL already does.
-    reason = _WHERE.sub("", first.split("FATAL:", 1)[-1].strip()) or type(error).__name__
+    reason = _WHERE.sub("", first.split("FATAL:", 1)[-1].split("ERROR:", 1)[-1].strip()) or type(error).__name__
     if location.url and location.url in reason:  # a driver message never should, but be sure
         reason = reason.replace(location.url, location.display)
     if isinstance(error, errors.InsufficientPrivilege):
-        return PermissionDeniedError(f"history store {location.display}: permission denied ({reason}); grant the role"
-                                     " CREATE and USAGE on the schema, or use a database it owns")  # fmt: skip
-    return StoreError(f"history store {location.display}: {doing} the database failed: {reason}")
+        return PermissionDeniedError(f"history store {location.display}: permission denied while {action} ({reason});"
+                                     " grant the role CREATE and USAGE on the schema (and rights on the store's"
+                                     " tables), or use a database it owns")  # fmt: skip
+    return StoreError(f"history store {location.display}: {reason} while {action}")

@@ -1,9 +1,10 @@
-"""The history store's schema on PostgreSQL (issue 13, in progress: no engine uses it yet).
+"""The history store's schema on PostgreSQL (used by ``postgres_connection``).
 
 One schema for both engines: the tables, columns and indexes of ``sqlite.MIGRATIONS`` at
 ``SCHEMA_VERSION``, in PostgreSQL's types. A PostgreSQL store starts at the current version
-(there are no old PostgreSQL stores to upgrade); later migrations are written for both
-engines. tests/test_store_schema.py creates both on real servers and compares them.
+(``BASE_VERSION``: there are no older PostgreSQL stores); each later version appends a step
+to ``MIGRATIONS`` here and to ``sqlite.MIGRATIONS``, and tests/test_store_schema.py checks
+that both engines end at the same version with the same tables. tests/test_store_schema.py creates both on real servers and compares them.
 
 Where the types differ, and why:
 
@@ -22,7 +23,7 @@ Where the types differ, and why:
 
 from __future__ import annotations
 
-__all__ = ["APPLICATION_KEY", "DDL", "VERSION_KEY"]
+__all__ = ["APPLICATION_KEY", "BASE_VERSION", "DDL", "MIGRATIONS", "SCHEMA_VERSION", "VERSION_KEY"]
 
 # store_meta keys: the schema version, and the marker that the database is a history store.
 VERSION_KEY = "schema_version"
@@ -166,3 +167,10 @@ DDL: tuple[str, ...] = (
     """,
     "CREATE INDEX spc_baselines_series ON spc_baselines (process, id)",
 )
+
+# DDL creates the schema at this version of sqlite.MIGRATIONS.
+BASE_VERSION = 7
+# MIGRATIONS[i] takes a PostgreSQL store from BASE_VERSION + i to BASE_VERSION + i + 1. Append
+# new steps; never edit a released one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = ()
+SCHEMA_VERSION = BASE_VERSION + len(MIGRATIONS)

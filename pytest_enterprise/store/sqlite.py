@@ -281,6 +281,10 @@ _WHAT_TO_DO = "move it aside or set telemetry.history_path to another file"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
+# Rows deleted per purge transaction (see purge).
+PURGE_BATCH_RUNS = 200
+PURGE_BATCH_EVENTS = 10_000
+
 # Packed test rows read at a time by attempt_history (each holds a whole run's node ids).
 _PACKED_PAGE = 16
 
@@ -449,7 +453,18 @@ _QUALITY_COLUMNS = (
 
 
 class HistoryStore:
-    """Run history and telemetry events in one SQLite file (see the module docstring)."""
+    """Run history and telemetry events in one SQLite file (see the module docstring).
+
+    The queries are written once for both engines; ``postgres.PostgresHistoryStore``
+    overrides opening, transactions and error translation, and these few spellings.
+    """
+
+    # Ties between runs started at the same instant go by insertion order: SQLite's rowid.
+    _INSERTION_ORDER = "rowid"
+    # Equality that matches NULL to NULL.
+    _SAME_AS = "IS"
+    # Unary plus keeps SQLite from using an index on the column it prefixes (tests_in_runs).
+    _NO_INDEX = "+"
 
     def __init__(
         self,
@@ -607,16 +622,24 @@ class HistoryStore:
         if self._reader() is None:
             return 0
         deleted = 0
+        # In batches, each its own transaction: a fleet's store may hold millions of rows past
+        # retention, and one transaction deleting them all would hold its locks (and, on
+        # SQLite, every other writer) for as long. A run goes with all its test rows at once.
+        for table, column, batch in (("runs", "started_at", PURGE_BATCH_RUNS), ("telemetry_events", "recorded_at", PURGE_BATCH_EVENTS)):
+            while True:
+                count = 0
 
-        def write(conn: sqlite3.Connection) -> None:
-            nonlocal deleted
-            runs = conn.execute("DELETE FROM runs WHERE started_at < ?", (cutoff,)).rowcount
-            events = conn.execute(
-                "DELETE FROM telemetry_events WHERE recorded_at < ?", (cutoff,)
-            ).rowcount
-            deleted = runs + events
+                def write(conn: sqlite3.Connection) -> None:
+                    nonlocal count
+                    count = conn.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < ? LIMIT ?)",
+                        (cutoff, batch),
+                    ).rowcount
 
-        self._write(write, f"purging records older than {retention_days} days")
+                self._write(write, f"purging records older than {retention_days} days")
+                deleted += count
+                if count < batch:
+                    break
         return deleted
 
     def record_control_status(self, change: ControlStatusChange) -> ControlStatusChange:
@@ -729,12 +752,12 @@ class HistoryStore:
         ``branch`` and/or ``environment`` to the value a run must have (None: none)."""
         conditions, params = (["process = ?"], [process]) if process is not None else ([], [])
         for key, value in (same or {}).items():
-            conditions.append(f"{_SERIES_KEYS[key]} IS ?")  # our column names, never input
+            conditions.append(f"{_SERIES_KEYS[key]} {self._SAME_AS} ?")  # our column names, never input
             params.append(value)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self._query(
             f"SELECT {_SUMMARY_COLUMNS} FROM runs {where}"
-            " ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            f" ORDER BY started_at DESC, {self._INSERTION_ORDER} DESC LIMIT ?",
             (*params, limit),
             "listing runs",
         )
@@ -744,7 +767,7 @@ class HistoryStore:
         where, params = ("WHERE process = ?", (process,)) if process is not None else ("", ())
         rows = self._query(
             f"SELECT id, report_zlib FROM runs {where}"
-            " ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            f" ORDER BY started_at DESC, {self._INSERTION_ORDER} DESC LIMIT 1",
             params,
             "reading the latest run",
         )
@@ -806,10 +829,10 @@ class HistoryStore:
         with self._snapshot(action):  # both tables as of one moment, whoever writes meanwhile
             # Each attempt with its run's place: newest first by started_at, then insertion order.
             rows = self._query(
-                "SELECT r.started_at, r.rowid, a.run_id, r.process, r.started_at, a.nodeid, a.attempt,"
-                " a.outcome, a.category, a.exception_type, a.duration, a.severity, a.worker"
+                f"SELECT r.started_at, r.{self._INSERTION_ORDER}, a.run_id, r.process, r.started_at, a.nodeid,"
+                " a.attempt, a.outcome, a.category, a.exception_type, a.duration, a.severity, a.worker"
                 " FROM attempts AS a JOIN runs AS r ON r.id = a.run_id"
-                " WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.rowid DESC, a.attempt LIMIT ?",
+                f" WHERE a.nodeid = ? ORDER BY r.started_at DESC, r.{self._INSERTION_ORDER} DESC, a.attempt LIMIT ?",
                 (nodeid, limit),
                 action,
             )
@@ -830,9 +853,9 @@ class HistoryStore:
         offset = 0
         while True:
             page = self._query(
-                "SELECT r.started_at, r.rowid, t.run_id, r.process, t.tests, t.nodeids_zlib,"
+                f"SELECT r.started_at, r.{self._INSERTION_ORDER}, t.run_id, r.process, t.tests, t.nodeids_zlib,"
                 " t.durations, t.workers_zlib FROM run_tests AS t JOIN runs AS r ON r.id = t.run_id"
-                " ORDER BY r.started_at DESC, r.rowid DESC LIMIT ? OFFSET ?",
+                f" ORDER BY r.started_at DESC, r.{self._INSERTION_ORDER} DESC LIMIT ? OFFSET ?",
                 (_PACKED_PAGE, offset),
                 action,
             )
@@ -864,7 +887,7 @@ class HistoryStore:
         with ``limit`` only the newest ones."""
         where, params = "WHERE process = ?", (process,)
         for key, value in (same or {}).items():
-            where += f" AND {_SERIES_KEYS[key]} IS ?"  # our column names, never input
+            where += f" AND {_SERIES_KEYS[key]} {self._SAME_AS} ?"  # our column names, never input
             params += (value,)
         # Ties in started_at go by id: ordering by rowid too would forgo the covering index.
         sql = f"SELECT {', '.join(SERIES_COLUMNS)} FROM runs {where} ORDER BY started_at DESC, id DESC"
@@ -934,7 +957,7 @@ class HistoryStore:
                 runs_first = len(chunk) * len(run_ids) <= 20_000
                 rows = self._query(
                     "SELECT run_id, nodeid, attempt, outcome, duration FROM attempts"
-                    f" WHERE {in_runs if runs_first else '+' + in_runs}"
+                    f" WHERE {in_runs if runs_first else self._NO_INDEX + in_runs}"
                     f" AND nodeid IN ({', '.join('?' * len(chunk))})",
                     (*run_ids, *chunk),
                     action,
@@ -1389,6 +1412,11 @@ def _chained(conn: sqlite3.Connection, table: str, row: Any) -> Any:
     it, so no other writer can slip in between. ``table`` is ours, never input."""
     from ..audit import chain_hash
 
+    # SQLite's write transactions are serial already (BEGIN IMMEDIATE); PostgreSQL's are not,
+    # so its connection locks the chain until the transaction ends.
+    lock = getattr(conn, "lock_chain", None)
+    if lock is not None:
+        lock(table)
     newest = conn.execute(f"SELECT hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
     previous = newest[0] if newest else None
     return replace(row, prev_hash=previous, hash=chain_hash(previous, row))
