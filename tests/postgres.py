@@ -53,7 +53,7 @@ def raw_sql(where: str, sql: str, params: tuple = ()) -> list[tuple]:
         import psycopg
 
         with psycopg.connect(where, autocommit=True) as connection:
-            cursor = connection.execute(sql.replace("?", "%s"), params)
+            cursor = connection.execute(sql.replace("?", "%s"), params or None)
             return cursor.fetchall() if cursor.description else []
     import sqlite3
 
