@@ -346,3 +346,16 @@ def test_a_server_that_stays_away_is_one_line_after_the_busy_timeout_and_nothing
         proxy.start()  # back again: the same store object goes on
         store.save_run(record("r3"), None)
         assert {run.id for run in store.recent_runs()} == {"r1", "r3"}
+
+
+def test_a_read_after_the_connection_dropped_is_asked_again_on_a_new_one(proxied):
+    proxy, url = proxied
+    with open_store(url) as store:
+        store.save_run(record("r1"), None)
+        proxy.stop()
+        proxy.start()
+        assert [run.id for run in store.recent_runs()] == ["r1"]
+        proxy.stop()  # and while it stays away, one line
+        with pytest.raises(StoreError) as raised:
+            store.recent_runs()
+        assert "\n" not in str(raised.value) and "pw-s3cret" not in str(raised.value)

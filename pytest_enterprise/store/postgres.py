@@ -73,6 +73,7 @@ class PostgresHistoryStore(HistoryStore):
         self._conn: _Connection | None = None  # type: ignore[assignment]
         self._checked = True  # PostgreSQL checks its own pages; there is no file to scan
         self._version = 0
+        self._in_snapshot = False  # reads must then all come from one transaction
 
     def exists(self) -> bool:
         """Whether the database holds a store (connecting to find out; creates nothing)."""
@@ -166,6 +167,17 @@ class PostgresHistoryStore(HistoryStore):
         try:
             return conn.execute(sql, params).fetchall()
         except psycopg.Error as error:
+            if not conn.broken or self._in_snapshot:
+                raise self._translate(error, action) from None
+        # The connection was lost between statements (a restarted server): a read outside a
+        # snapshot can simply be asked again, once, on a new connection.
+        self.close()
+        conn = self._reader()
+        if conn is None:
+            return []
+        try:
+            return conn.execute(sql, params).fetchall()
+        except psycopg.Error as error:
             raise self._translate(error, action) from None
 
     @contextmanager
@@ -180,9 +192,11 @@ class PostgresHistoryStore(HistoryStore):
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         except psycopg.Error as error:
             raise self._translate(error, action) from None
+        self._in_snapshot = True
         try:
             yield
         finally:
+            self._in_snapshot = False
             if not conn.closed:
                 with suppress(psycopg.Error):
                     conn.execute("COMMIT")
