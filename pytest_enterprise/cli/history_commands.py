@@ -1,10 +1,11 @@
-"""``enterprise history list | show RUN | import REPORT.json | purge --older-than DAYS``:
-the runs kept in the history store (docs/history.md)."""
+"""``enterprise history list | show RUN | import REPORT.json | purge --older-than DAYS |
+copy --from WHERE --to WHERE``: the runs kept in the history store (docs/history.md)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import zlib
 from datetime import timedelta
 from typing import Any
@@ -39,6 +40,21 @@ def add_parser(groups: Any) -> None:
     purge.add_argument("--older-than", required=True, type=int, metavar="DAYS", help="age in days (0: everything before now)")
     purge.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
     _common(purge, purge_command)
+
+    copying = commands.add_parser(
+        "copy", allow_abbrev=False, help="copy runs and their evidence from one store to another (SQLite or PostgreSQL)"
+    )
+    copying.add_argument("--from", dest="source", required=True, metavar="WHERE", help="a SQLite file or a postgresql:// URL")
+    copying.add_argument("--to", dest="destination", required=True, metavar="WHERE", help="a SQLite file or a postgresql:// URL")
+    copying.add_argument("--replace", action="store_true", help="replace the runs already there (default: skip them)")
+    copying.add_argument(
+        "--skip-diverged-chains", action="store_true",
+        help="when a hash chain (audit log, manual statuses) of the destination is not a beginning of the source's,"
+        " leave it as it is and copy everything else (default: copy nothing)",
+    )  # fmt: skip
+    copying.add_argument("--dry-run", action="store_true", help="say what would be copied, copy nothing")
+    add_config_option(copying)
+    copying.set_defaults(handler=copy_command)
 
 
 def _common(parser: argparse.ArgumentParser, handler: Any) -> None:
@@ -146,6 +162,55 @@ def purge_command(options: argparse.Namespace, extra: list[str]) -> int:
             ))  # fmt: skip
         print(f"deleted {deleted} record(s) (runs and events) older than {options.older_than} days from {store.path}")
     return 0
+
+
+def copy_command(options: argparse.Namespace, extra: list[str]) -> int:
+    from pathlib import Path
+
+    from ..audit import make_event
+    from ..store import open_store as open_location
+    from ..store import parse_location
+    from ..store.copying import copy_history, same_store
+
+    source_at, destination_at = (parse_location(where, Path.cwd()) for where in (options.source, options.destination))
+    require(not same_store(source_at, destination_at), f"--from and --to name the same store, {source_at.display}")
+    with open_location(source_at) as source, open_location(destination_at) as destination:
+        if not source.exists():  # and a missing SQLite file stays missing
+            raise StoreError(f"there is no history store at {source.display} to copy from")
+        bar = None if options.dry_run or not sys.stderr.isatty() else _ProgressBar()
+        try:
+            counts = copy_history(source, destination, dry_run=options.dry_run, replace=options.replace,
+                                  skip_diverged=options.skip_diverged_chains, progress=bar)  # fmt: skip
+        finally:
+            if bar is not None:
+                bar.close()
+        if counts.copied_anything() and not options.dry_run:
+            destination.record_audit_event(make_event(
+                "history", destination.display, "copy", before=None, after=counts.audit_record(source.display),
+            ))  # fmt: skip
+    print(f"{'would copy' if options.dry_run else 'copied'} {counts.summary()} from {source.display} to {destination.display}")
+    for left in counts.left:
+        print(f"not copied: the hash chain of {left}")
+    return 0
+
+
+class _ProgressBar:
+    """The runs copied so far, on one line of the terminal, when there is more than a batch;
+    the line is ended when the copy ends, however it ends."""
+
+    shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        from ..store.copying import BATCH_RUNS, progress_text
+
+        if total > BATCH_RUNS:
+            sys.stderr.write(f"\r{progress_text(done, total)}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
 
 
 def _older(store: Any, cutoff: str) -> tuple[int, int]:
