@@ -7,7 +7,7 @@ engines run. What is copied, and how it stays idempotent:
 
 * runs: every run id the destination does not hold, oldest first (ties in the source's
   insertion order, so the newest-first listings agree), from its stored report, its quality
-  mapping and its ``created_at``, through ``save_run``, which rebuilds the per-test rows as it
+  mapping and its ``created_at``, through ``run_writer`` (``save_run``'s body), which rebuilds the per-test rows as it
   does for a new run; a run without per-test rows (``detailed=False``) stays without them.
   ``BATCH_RUNS`` runs go in one destination transaction, so a killed copy leaves whole runs
   only and running it again goes on where it stopped. A run id already there is skipped, never
@@ -35,7 +35,6 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import StoreError
-from ..timeutil import parse_timestamp
 from .location import StoreLocation
 from .series import BASELINE_COLUMNS
 from .sqlite import STATUS_CHAIN_MIGRATION_KEY, AuditRow, ControlStatusChange, HistoryStore
@@ -204,35 +203,27 @@ def _copy_runs(source: HistoryStore, destination: HistoryStore, run_ids: Sequenc
     )
     by_id = {row[0]: row for row in rows}
     bodies: list[tuple[str, Callable[[Any], None]]] = []
-    clock = destination.clock
-    # save_run hands its transaction to _write: collected here (with the id of the run being
-    # saved), and run below as one.
-    destination._write = lambda body, action: bodies.append((run_id, body))  # type: ignore[method-assign]
-    try:
-        for run_id in run_ids:
-            if run_id not in by_id:
-                continue  # purged from the source meanwhile
-            _, quality_json, created_at, report_zlib, detailed = by_id[run_id]
-            report_zlib = bytes(report_zlib)
-            try:
-                report = json.loads(zlib.decompress(report_zlib))
-                record = record_from_report(report)
-            except (ValueError, TypeError, KeyError, zlib.error) as exc:
-                raise StoreError(
-                    f"history store {source.display}: run {run_id!r} cannot be read back ({exc}), so it cannot be"
-                    " copied; purge it or move the store aside"
-                ) from None
-            moment = parse_timestamp(created_at)  # created_at: when the run was first stored
-            destination.clock = lambda moment=moment: moment  # type: ignore[misc]
-            destination.save_run(
-                stored_copy(record, (report.get("merge") or {}).get("mode")),
-                None if quality_json is None else json.loads(quality_json),
-                detailed=bool(detailed),
-                report_zlib=report_zlib,
-            )
-    finally:
-        del destination._write
-        destination.clock = clock
+    for run_id in run_ids:
+        if run_id not in by_id:
+            continue  # purged from the source meanwhile
+        _, quality_json, created_at, report_zlib, detailed = by_id[run_id]
+        report_zlib = bytes(report_zlib)
+        try:
+            report = json.loads(zlib.decompress(report_zlib))
+            record = record_from_report(report)
+        except (ValueError, TypeError, KeyError, zlib.error) as exc:
+            raise StoreError(
+                f"history store {source.display}: run {run_id!r} cannot be read back ({exc}), so it cannot be"
+                " copied; purge it or move the store aside"
+            ) from None
+        body = destination.run_writer(
+            stored_copy(record, (report.get("merge") or {}).get("mode")),
+            None if quality_json is None else json.loads(quality_json),
+            detailed=bool(detailed),
+            report_zlib=report_zlib,
+            created_at=created_at,  # when the run was first stored, not when it was copied
+        )
+        bodies.append((run_id, body))
     saved = 0
 
     def write(conn: Any) -> None:

@@ -521,6 +521,20 @@ class HistoryStore:
         it. ``detailed=False`` keeps the run row but skips the per-test rows (the packed
         single-pass tests and the attempts of the others), which only per-test history needs.
         """
+        self._write(self.run_writer(record, quality, detailed=detailed, report_zlib=report_zlib), f"saving run {record.run.id}")
+
+    def run_writer(
+        self,
+        record: RunRecord,
+        quality: Mapping[str, Any] | None,
+        *,
+        detailed: bool = True,
+        report_zlib: bytes | None = None,
+        created_at: str | None = None,
+    ) -> Callable[[sqlite3.Connection], None]:
+        """The body of the transaction that stores one run, as ``save_run`` describes:
+        ``save_run`` runs one; ``history copy`` runs a batch of them in one transaction, with
+        each run's original ``created_at`` (default: the store's clock, now)."""
         if report_zlib is None:
             report = dumps_report(build_report(record, dict(quality or {}), [], None))
             report_zlib = zlib.compress(report.encode("utf-8"), 1)
@@ -548,7 +562,7 @@ class HistoryStore:
             *quality_values,
             _dumps(dict(quality)) if quality is not None else None,
             report_zlib,
-            format_timestamp(self.clock()),
+            created_at or format_timestamp(self.clock()),
             run.environment,
             _text_or_none((quality or {}).get("opportunity_definition")),
         )
@@ -581,7 +595,7 @@ class HistoryStore:
                 ),  # fmt: skip
             )
 
-        self._write(write, f"saving run {run.id}")
+        return write
 
     def record_events(self, process: str, events: Iterable[TelemetryEvent]) -> int:
         """Append telemetry events for ``process`` in one transaction; returns how many."""
