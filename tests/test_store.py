@@ -976,3 +976,23 @@ def test_load_report_returns_the_stored_document(tmp_path):
         assert store.load_run("r").run.id == "r"
         with pytest.raises(StoreError, match="no run with id 'missing'"):
             store.load_report("missing")
+
+
+def test_purge_goes_in_batches_and_deletes_everything_past_retention(store_where, monkeypatch):
+    from pytest_enterprise.store import sqlite as engine
+
+    monkeypatch.setattr(engine, "PURGE_BATCH_RUNS", 2)
+    monkeypatch.setattr(engine, "PURGE_BATCH_EVENTS", 3)
+    with open_store(store_where, clock=fixed_clock) as store:
+        for n in range(5):
+            store.save_run(make_record(f"old{n}", ts(NOW - timedelta(days=40 + n))), None)
+        store.save_run(make_record("new", ts(NOW - timedelta(days=1))), None)
+        old_events = [TelemetryEvent(ts(NOW - timedelta(days=50, minutes=n)), "unit", True) for n in range(7)]
+        store.record_events("p", [*old_events, TelemetryEvent(ts(NOW), "unit", True)])
+        transactions = []
+        write = store._write
+        monkeypatch.setattr(store, "_write", lambda body, action: (transactions.append(action), write(body, action)))
+        assert store.purge(30) == 5 + 7
+        assert len(transactions) == 3  # runs 2+2+1 and events 3+3+1, side by side
+        assert [r.id for r in store.recent_runs()] == ["new"] and len(store.events("p")) == 1
+    assert raw_count(store_where, "SELECT count(*) FROM attempts") == 10

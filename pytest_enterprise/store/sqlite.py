@@ -639,21 +639,24 @@ class HistoryStore:
         # In batches, each its own transaction: a fleet's store may hold millions of rows past
         # retention, and one transaction deleting them all would hold its locks (and, on
         # SQLite, every other writer) for as long. A run goes with all its test rows at once.
-        for table, column, batch in (("runs", "started_at", PURGE_BATCH_RUNS), ("telemetry_events", "recorded_at", PURGE_BATCH_EVENTS)):
-            while True:
-                count = 0
+        # The usual purge at the end of a run deletes a few rows: one transaction.
+        batches = (("runs", "started_at", PURGE_BATCH_RUNS), ("telemetry_events", "recorded_at", PURGE_BATCH_EVENTS))
+        pending = list(batches)
+        while pending:
+            counts: list[int] = []
 
-                def write(conn: sqlite3.Connection) -> None:
-                    nonlocal count
-                    count = conn.execute(
+            def write(conn: sqlite3.Connection) -> None:
+                counts[:] = [
+                    conn.execute(
                         f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < ? LIMIT ?)",
                         (cutoff, batch),
                     ).rowcount
+                    for table, column, batch in pending
+                ]
 
-                self._write(write, f"purging records older than {retention_days} days")
-                deleted += count
-                if count < batch:
-                    break
+            self._write(write, f"purging records older than {retention_days} days")
+            deleted += sum(counts)
+            pending = [entry for entry, count in zip(pending, counts) if count == entry[2]]
         return deleted
 
     def record_control_status(self, change: ControlStatusChange) -> ControlStatusChange:
