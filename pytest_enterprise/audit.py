@@ -22,9 +22,9 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
+from .store.location import StoreLocation
 from .store.sqlite import AuditRow
 from .timeutil import format_timestamp, utc_now
 
@@ -150,21 +150,22 @@ class MemoryAuditLog:
 
 
 class StoreAuditLog:
-    """The audit log in the history store at ``path``; the store is opened per call, so a
-    long-lived manager holds no SQLite connection between changes."""
+    """The audit log in the history store at ``path``: a SQLite file, a postgresql:// URL or
+    a ``StoreLocation``. The store is opened per call, so a long-lived manager holds no
+    connection between changes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] = utc_now) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str] | StoreLocation, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.path = path  # kept as given: open_store reads each kind
         self.clock = clock
 
     def record(self, event: AuditRow) -> AuditRow:
-        from .store.sqlite import HistoryStore
+        from .store import open_store
 
-        with HistoryStore(self.path, clock=self.clock) as store:
+        with open_store(self.path, clock=self.clock) as store:
             return store.record_audit_event(event)
 
     def events(self, kind: str | None = None, subject: str | None = None) -> list[AuditRow]:
-        from .store.sqlite import HistoryStore
+        from .store import open_store
 
-        with HistoryStore(self.path, clock=self.clock) as store:
+        with open_store(self.path, clock=self.clock) as store:
             return store.audit_events(kind, subject)

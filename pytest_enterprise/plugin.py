@@ -116,6 +116,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "$ENTERPRISE_SIGNING_KEY).",
     )
     group.addoption(
+        "--enterprise-history",
+        metavar="URL_OR_PATH",
+        default=None,
+        help="History store for this run: a postgresql:// URL or a SQLite file (overrides "
+        "history.url and telemetry.history_path).",
+    )
+    group.addoption(
         "--enterprise-no-history",
         action="store_true",
         default=False,

@@ -21,6 +21,7 @@ from .config import EnterpriseConfig
 from .errors import EXIT_GATE_FAILED, EXIT_OK, EnterpriseError
 from .files import atomic_writer
 from .gates import configured_gates, evaluate
+from .history_location import config_base, history_location
 from .model import RunRecord
 from .quality.metrics import analyze_run
 from .report.json_report import report_chunks, report_header, result_section
@@ -203,9 +204,10 @@ def _write_evidence(
     history: dict[str, Any] = {"enabled": False, "path": None, "saved": False, "error": None}
     store_it = _history_enabled(config, settings)
     if store_it:
-        history_path = _resolve(settings, config, telemetry.history_path)
+        location = run_history_location(config, settings)
         # Optimistic: the stored report says it was stored; corrected below if that fails.
-        history.update(enabled=True, path=str(history_path), saved=True)
+        # "path" names the store as every message does: a file, or a URL without its password.
+        history.update(enabled=True, path=location.display, saved=True)
     header = report_header(record, quality, outcome.gates, history)
     if outcome.compliance is not None:
         header["compliance"] = outcome.compliance
@@ -228,7 +230,7 @@ def _write_evidence(
         compressed = _stream_report(header, record, None, compress=store_it)
     if store_it:
         try:
-            _save_history(history_path, record, quality, settings, compressed)
+            _save_history(location, record, quality, settings, compressed)
         except EnterpriseError as error:
             history.update(saved=False, error=str(error))
             outcome.problems.append(f"history not saved: {error}")
@@ -286,11 +288,11 @@ def _run_trends(
 ) -> Any:
     """SPC and flaky history of this run from the store, before the run joins it; None (and
     a problem) when the store cannot be read."""
-    from .store.sqlite import HistoryStore
+    from .store import open_store
     from .trends import run_trends
 
     try:
-        with HistoryStore(_resolve(settings, config, settings.telemetry.history_path)) as store:
+        with open_store(run_history_location(config, settings)) as store:
             return run_trends(store, record, quality, settings.telemetry)
     except EnterpriseError as error:
         problems.append(f"history not analysed (SPC, flaky tests): {error}")
@@ -332,12 +334,11 @@ def _assess_compliance(
     """Roll the run up into control states, with the manual statuses kept in the store."""
     from .compliance.context import run_facts
     from .compliance.gates import compliance_gates
-    from .store.sqlite import HistoryStore
+    from .store import open_store
 
     manual: list[Any] = []
-    store_path = _resolve(settings, config, settings.telemetry.history_path)
     try:
-        with HistoryStore(store_path) as store:
+        with open_store(run_history_location(config, settings)) as store:
             manual = context.manual_statuses(store.control_statuses())
     except EnterpriseError as error:
         problems.append(f"manual compliance statuses not read: {error}")
@@ -354,7 +355,7 @@ def _flags_section(
     from .audit import StoreAuditLog
     from .flags.report import flags_section
 
-    audit = StoreAuditLog(_resolve(settings, config, settings.telemetry.history_path))
+    audit = StoreAuditLog(run_history_location(config, settings))
     try:
         return flags_section(flags, record, audit)
     except EnterpriseError as error:
@@ -390,8 +391,20 @@ def _add_environment(record: RunRecord) -> None:
 
 def _resolve(settings: EnterpriseConfig, config: pytest.Config, configured: str) -> Path:
     """Paths from config are relative to the config file's folder, else to rootdir."""
-    base = settings.source.parent if settings.source is not None else config.rootpath
-    return (base / configured).resolve()
+    return (config_base(settings, config.rootpath) / configured).resolve()
+
+
+def run_history_location(config: pytest.Config, settings: EnterpriseConfig) -> Any:
+    """The run's history store (a ``StoreLocation``): ``--enterprise-history`` (from the
+    invocation directory, as ``--junitxml``), else ``history.url``, else
+    ``telemetry.history_path``. Pure, so each step of the run's end asks again."""
+    return history_location(
+        settings,
+        config.rootpath,
+        config.getoption("enterprise_history"),
+        invocation_dir=config.invocation_params.dir,
+        option="--enterprise-history",
+    )
 
 
 def _report_path(config: pytest.Config, settings: EnterpriseConfig) -> Path | None:
@@ -428,11 +441,11 @@ def _stream_report(
 
 
 def _save_history(
-    path: Path, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig, report_zlib: bytes | None
+    location: Any, record: RunRecord, quality: dict[str, Any], settings: EnterpriseConfig, report_zlib: bytes | None
 ) -> None:
-    from .store.sqlite import HistoryStore
+    from .store import open_store
 
     telemetry = settings.telemetry
-    with HistoryStore(path) as store:
+    with open_store(location) as store:
         store.save_run(record, quality, detailed=telemetry.store_detailed_metrics, report_zlib=report_zlib)
         store.purge(telemetry.retention_days)

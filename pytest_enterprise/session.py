@@ -46,6 +46,9 @@ def register(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         plugin: object = WorkerEnricher(settings, compliance)
     else:
+        from .reporting import run_history_location
+
+        run_history_location(config, settings)  # a bad --enterprise-history stops the run now, not at its end
         plugin = EnterpriseSession(config, settings, compliance, flags, supply_chain)
     config.pluginmanager.register(plugin, SESSION_PLUGIN_NAME)
 

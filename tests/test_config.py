@@ -557,7 +557,7 @@ FILE_ERRORS = [
      "FILE:2: profiles.prodution: unknown key; did you mean 'production'?"),
     ("profiles:\n  production:\n    environment: staging\n",
      "FILE:3: profiles.production.environment: unknown key; "
-     "expected one of telemetry, security, compliance, feature_flags, logging"),
+     "expected one of telemetry, security, compliance, feature_flags, logging, history"),
     ("profiles:\n  staging:\n    telemetry:\n      dpmo_threshold: x\n",
      "FILE:4: profiles.staging.telemetry.dpmo_threshold: expected a number, got string 'x'"),
     ("profiles: [production]\n",
@@ -736,7 +736,7 @@ def test_to_dict_round_trips_and_is_a_copy(write):
     again = EnterpriseConfig.from_mapping(loaded.to_dict(mask_secrets=False), env={})
     assert again.to_dict() == loaded.to_dict()
     assert list(loaded.to_dict()) == ["environment", "telemetry", "security", "compliance",
-                                     "feature_flags", "logging"]
+                                     "feature_flags", "logging", "history"]
 
 
 def test_logging_apply_sets_the_package_logger_level(write):

@@ -26,17 +26,19 @@ def report_format(options: argparse.Namespace) -> str:
     return REPORT_SUFFIX_FORMATS.get(Path(options.output or "").suffix.lower(), "text")
 
 
-def history_path(options: argparse.Namespace, config: EnterpriseConfig) -> Path:
-    if getattr(options, "store", None):
-        return Path(options.store)
-    base = config.source.parent if config.source is not None else Path.cwd()
-    return base / config.telemetry.history_path
+def history_location(options: argparse.Namespace, config: EnterpriseConfig):  # -> StoreLocation
+    """The store the command reads or writes: ``--store`` (a path relative to the current
+    directory, or a URL), else ``history.url``, else ``telemetry.history_path``."""
+    from ..history_location import history_location as resolve
+
+    return resolve(config, Path.cwd(), getattr(options, "store", None), option="--store")
 
 
 def open_store(options: argparse.Namespace, config: EnterpriseConfig):  # -> HistoryStore
-    from ..store.sqlite import HistoryStore
+    """The command's store, not yet opened: print it by its ``display``, never its URL."""
+    from ..store import open_store as open_location
 
-    return HistoryStore(history_path(options, config))
+    return open_location(history_location(options, config))
 
 
 def add_config_option(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
@@ -51,7 +53,11 @@ def add_config_option(parser: argparse.ArgumentParser, default: object = argpars
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", metavar="PATH", help="history database (default: telemetry.history_path)")
+    parser.add_argument(
+        "--store",
+        metavar="URL_OR_PATH",
+        help="history store: a postgresql:// URL or a SQLite file (default: history.url, else telemetry.history_path)",
+    )
 
 
 def emit(text: str, output: str | None) -> None:

@@ -17,6 +17,7 @@ from .common import (
     add_config_option,
     add_store_option,
     emit,
+    history_location,
     load_config,
     report_format,
     require,
@@ -89,7 +90,7 @@ def _matrix(options: argparse.Namespace) -> Any:
     from ..compliance.matrix import ComplianceMatrix
 
     config = load_config(options)
-    return ComplianceMatrix(Path.cwd(), config=config, store_path=getattr(options, "store", None))
+    return ComplianceMatrix(Path.cwd(), config=config, store_path=history_location(options, config))
 
 
 def _assess(options: argparse.Namespace) -> tuple[Any, Any]:
@@ -176,7 +177,7 @@ def update_command(options: argparse.Namespace, extra: list[str]) -> int:
     before = change.previous_status or "none"
     print(
         f"{framework_name(change.framework)}:{change.control_id}: {before} -> {change.status}"
-        f" (by {change.actor} at {change.recorded_at}) in {matrix.store_path}"
+        f" (by {change.actor} at {change.recorded_at}) in {matrix.store_location.display}"
     )
     return EXIT_OK
 
@@ -224,14 +225,14 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
 
     from ..audit import verify_chain
     from ..compliance.catalog import framework_name
-    from ..store.sqlite import HistoryStore
+    from ..store import open_store
 
     matrix = _matrix(options)
     framework = control_id = None
     if options.control:
         ref = matrix.context().resolver.resolve(options.control)
         framework, control_id = ref.framework, ref.control_id
-    with HistoryStore(matrix.store_path) as store:
+    with open_store(matrix.store_location) as store:
         everything = store.control_status_log()  # the chain is checked whole, then filtered
         migrated = store.status_chain_migration()
     problems = verify_chain(everything, noun="change")
@@ -252,7 +253,7 @@ def log_command(options: argparse.Namespace, extra: list[str]) -> int:
         print(json.dumps(data, indent=2))
         return EXIT_OK if not problems else EXIT_GATE_FAILED
     if not changes:
-        print(f"no manual status recorded in {matrix.store_path}")
+        print(f"no manual status recorded in {matrix.store_location.display}")
     else:
         rows = [
             (c.recorded_at, c.actor, f"{framework_name(c.framework)}:{c.control_id}", f"{c.previous_status or 'none'} -> {c.status}",

@@ -24,7 +24,7 @@ from .common import (
     add_config_option,
     add_store_option,
     emit,
-    history_path,
+    history_location,
     load_config,
     require,
 )
@@ -227,7 +227,7 @@ def show_command(options: argparse.Namespace, extra: list[str]) -> int:
 def _audit(options: argparse.Namespace, config: EnterpriseConfig) -> Any:
     from ..audit import StoreAuditLog
 
-    return StoreAuditLog(history_path(options, config))
+    return StoreAuditLog(history_location(options, config))
 
 
 def _event_dict(event: Any) -> dict[str, Any]:
@@ -405,7 +405,7 @@ def experiment_command(options: argparse.Namespace, extra: list[str]) -> int:
 
     config, _flag_file, flags = _effective(options)
     flag = _known(flags, options.name)
-    manager = FlagManager([flag] + [flags[p.flag] for p in flag.prerequisites], store_path=history_path(options, config))
+    manager = FlagManager([flag] + [flags[p.flag] for p in flag.prerequisites], store_path=history_location(options, config))
     result = manager.experiment_results(
         flag.name,
         alpha=options.alpha,

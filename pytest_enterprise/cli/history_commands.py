@@ -68,7 +68,7 @@ def list_command(options: argparse.Namespace, extra: list[str]) -> int:
     config = load_config(options)
     with open_store(options, config) as store:
         runs = store.recent_runs(options.process, limit=options.limit)
-        where = store.path
+        where = store.display
     if options.format == "json":
         print(json.dumps([_summary_dict(run) for run in runs], indent=2))
         return 0
@@ -130,14 +130,14 @@ def import_command(options: argparse.Namespace, extra: list[str]) -> int:
         stored = store.has_run(run_id)
         if stored and not options.replace:
             raise UsageError(
-                f"{report.path}: run {run_id} is already in {store.path}; pass --replace to replace it"
+                f"{report.path}: run {run_id} is already in {store.display}; pass --replace to replace it"
             )
         store.save_run(stored_copy(record, merge.get("mode")), quality, report_zlib=zlib.compress(report.raw, 1))
         store.record_audit_event(make_event(
             "history", run_id, "replace" if stored else "import", before=None,
             after={"path": str(report.path), "sha256": report.sha256, "tests": len(record.tests)},
         ))  # fmt: skip
-        where = store.path
+        where = store.display
     print(f"{'replaced' if stored else 'imported'} run {run_id} ({len(record.tests)} tests) from {report.path} into {where}")
     return 0
 
@@ -152,15 +152,15 @@ def purge_command(options: argparse.Namespace, extra: list[str]) -> int:
         if options.dry_run:
             cutoff = format_timestamp(utc_now() - timedelta(days=options.older_than))
             runs, events = _older(store, cutoff)
-            print(f"would delete {runs} run(s) and {events} event(s) older than {options.older_than} days from {store.path}")
+            print(f"would delete {runs} run(s) and {events} event(s) older than {options.older_than} days from {store.display}")
             return 0
         deleted = store.purge(options.older_than)
         if deleted:
             store.record_audit_event(make_event(
-                "history", str(store.path), "purge", before=None,
+                "history", store.display, "purge", before=None,
                 after={"older_than_days": options.older_than, "deleted": deleted},
             ))  # fmt: skip
-        print(f"deleted {deleted} record(s) (runs and events) older than {options.older_than} days from {store.path}")
+        print(f"deleted {deleted} record(s) (runs and events) older than {options.older_than} days from {store.display}")
     return 0
 
 

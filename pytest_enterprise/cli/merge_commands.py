@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_GATE_FAILED, EXIT_OK, UsageError
-from .common import add_config_option, history_path, load_config
+from .common import add_config_option, history_location, load_config
 
 
 def add_parser(groups: Any) -> None:
@@ -29,8 +29,9 @@ def add_parser(groups: Any) -> None:
         "--store",
         nargs="?",
         const="",
-        metavar="PATH",
-        help="also save the merged run in the history store (default: telemetry.history_path)",
+        metavar="URL_OR_PATH",
+        help="also save the merged run in the history store: a postgresql:// URL or a SQLite file"
+        " (default: history.url, else telemetry.history_path)",
     )
     add_config_option(merge)
     merge.set_defaults(handler=merge_command)
@@ -66,7 +67,7 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
     gates = evaluate(configured_gates(config.telemetry), quality)
     if any(gate.failed for gate in gates) and record.run.exit_status in (None, 0, 1):
         record.run.exit_status = EXIT_GATE_FAILED
-    store = history_path(options, config) if options.store is not None else None
+    store = history_location(options, config) if options.store is not None else None
     header = _header(options, config, parts, merged, quality, gates, why, store)
     pieces = _report_pieces(header, merged, parts)
     if store is not None:
@@ -78,12 +79,12 @@ def merge_command(options: argparse.Namespace, extra: list[str]) -> int:
 
 def _header(
     options: argparse.Namespace, config: Any, parts: list[Any], merged: Any, quality: dict[str, Any],
-    gates: list[Any], why: str, store: Path | None,
+    gates: list[Any], why: str, store: Any,
 ) -> dict[str, Any]:
     from ..merge.sections import merge_compliance, merge_flags, note_unmerged
     from ..report.json_report import report_header
 
-    history = {"enabled": store is not None, "path": None if store is None else str(store), "saved": store is not None, "error": None}
+    history = {"enabled": store is not None, "path": None if store is None else store.display, "saved": store is not None, "error": None}
     header = report_header(merged.record, quality, gates, history)
     notes = merged.notes
     compliance = merge_compliance(
@@ -133,9 +134,9 @@ def _compliance_context(config: Any, frameworks: list[str]) -> Any:
 
 def _manual_statuses(options: argparse.Namespace, config: Any, context: Any) -> list[Any]:
     """The manual statuses the plugin would have used: from the configured store, read only."""
-    from ..store.sqlite import HistoryStore
+    from ..store import open_store
 
-    with HistoryStore(history_path(options, config)) as store:
+    with open_store(history_location(options, config)) as store:
         return context.manual_statuses(store.control_statuses())
 
 
@@ -173,15 +174,15 @@ def _chunks_from_texts(header: dict[str, Any], tests: Any) -> Any:
     yield b"]}"
 
 
-def _save(path: Path, merged: Any, quality: dict[str, Any], pieces: list[bytes], parts: list[Any]) -> None:
+def _save(location: Any, merged: Any, quality: dict[str, Any], pieces: list[bytes], parts: list[Any]) -> None:
     from ..audit import make_event
     from ..merge.runs import stored_copy
-    from ..store.sqlite import HistoryStore
+    from ..store import open_store
 
     compressor = zlib.compressobj(1)
     report_zlib = b"".join(compressor.compress(piece) for piece in pieces[:-1]) + compressor.flush()
     run_id = merged.record.run.id
-    with HistoryStore(path) as store:
+    with open_store(location) as store:
         store.save_run(stored_copy(merged.record, merged.mode), quality, report_zlib=report_zlib)
         store.record_audit_event(make_event(
             "history", run_id, "merge", before=None,
@@ -197,7 +198,7 @@ def _write(output: str, pieces: list[bytes]) -> None:
             handle.write(piece)
 
 
-def _summary(merged: Any, quality: dict[str, Any], gates: list[Any], why: str, output: str, store: Path | None) -> None:
+def _summary(merged: Any, quality: dict[str, Any], gates: list[Any], why: str, output: str, store: Any) -> None:
     from ..report.summary import sigma_text
 
     run = merged.record.run
@@ -217,4 +218,4 @@ def _summary(merged: Any, quality: dict[str, Any], gates: list[Any], why: str, o
         print(gate.describe())
     print(f"wrote {output}")
     if store is not None:
-        print(f"stored run {run.id} in {store}")
+        print(f"stored run {run.id} in {store.display}")

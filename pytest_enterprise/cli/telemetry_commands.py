@@ -16,7 +16,6 @@ from .common import (
     add_config_option,
     add_store_option,
     emit,
-    history_path,
     load_config,
     open_store,
     report_format,
@@ -86,7 +85,7 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
     with open_store(options, config) as store:
         runs = store.recent_runs(process, limit=options.limit, same=same)
         if not runs and same:
-            print(f"no runs of process {process!r} with {_described(same)} in {store.path}")
+            print(f"no runs of process {process!r} with {_described(same)} in {store.display}")
             return 0
         if not runs:
             events = store.events(process)
@@ -94,7 +93,7 @@ def status_command(options: argparse.Namespace, extra: list[str]) -> int:
                 others = [name for name in store.processes() if name != process]
                 # `telemetry record` defaults to another process than `status`: point there.
                 hint = f"; recorded processes: {', '.join(others)} (use --process)" if others else ""
-                print(f"no data recorded for process {process!r} in {store.path}{hint}")
+                print(f"no data recorded for process {process!r} in {store.display}{hint}")
                 return 0
             return _status_from_events(process, events, config)
     latest = runs[0]
@@ -209,7 +208,7 @@ def _stored_report(options: argparse.Namespace, config: Any) -> dict[str, Any]:
             return store.load_report(options.run)
         latest = store.latest_run(process)
         if latest is None:
-            raise InputError(f"no runs recorded for process {process!r} in {store.path}")
+            raise InputError(f"no runs recorded for process {process!r} in {store.display}")
         return store.load_report(latest.run.id)
 
 
@@ -221,8 +220,6 @@ def _history_of_report(options: argparse.Namespace, config: Any, report: dict[st
     from ..report.json_report import record_from_report
     from ..trends import series_history
 
-    if not history_path(options, config).exists():
-        return None
     try:
         record = record_from_report(report)
     except (KeyError, TypeError, ValueError):
@@ -231,6 +228,8 @@ def _history_of_report(options: argparse.Namespace, config: Any, report: dict[st
     numbers = report.get("quality") or {}
     quality = SimpleNamespace(**{key: numbers.get(key) for key in ("units", "final_yield", "dpmo", "opportunity_definition")})
     with open_store(options, config) as store:
+        if not store.exists():
+            return None
         return series_history(store, record, quality, config.telemetry)
 
 
@@ -245,7 +244,7 @@ def _report_from_store(options: argparse.Namespace, config: Any) -> dict[str, An
         if record is None:
             events = store.events(process)
             if not events:
-                raise InputError(f"no runs or events recorded for process {process!r} in {store.path}")
+                raise InputError(f"no runs or events recorded for process {process!r} in {store.display}")
             from .. import __version__
             from ..quality.telemetry import snapshot_from_events
             from ..report.json_report import SCHEMA_VERSION, TOOL_NAME
@@ -321,7 +320,7 @@ def record_command(options: argparse.Namespace, extra: list[str]) -> int:
     config = load_config(options)
     with open_store(options, config) as store:
         store.record_events(options.process, [event])
-        print(f"recorded {event.kind} for process {options.process!r} in {store.path}")
+        print(f"recorded {event.kind} for process {options.process!r} in {store.display}")
     return 0
 
 

@@ -152,4 +152,4 @@ def _no_runs(store: Any, process: str, options: argparse.Namespace) -> str:
     others = [name for name in store.processes() if name != process]
     hint = f"; recorded processes: {', '.join(others)} (use --process)" if others else ""
     narrowed = " matching --branch/--env" if options.branch is not None or options.environment is not None else ""
-    return f"no runs of process {process!r}{narrowed} in {store.path}{hint}"
+    return f"no runs of process {process!r}{narrowed} in {store.display}{hint}"

@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..timeutil import rfc3339, utc_now
+
+if TYPE_CHECKING:
+    from ..store.location import StoreLocation
 
 
 class ComplianceFramework(str, Enum):
@@ -108,20 +111,28 @@ class ComplianceMatrix:
         project_root: Path | str = ".",
         *,
         config: Any = None,
-        store_path: Path | str | None = None,
+        store_path: Path | str | StoreLocation | None = None,
         actor: str | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         from ..config import EnterpriseConfig
+        from ..history_location import config_base, history_location
 
         self.project_root = Path(project_root).resolve()
         self.config = config if config is not None else EnterpriseConfig.load(None, rootdir=self.project_root)
-        base = self.config.source.parent if self.config.source is not None else self.project_root
-        self.base = base
-        self.store_path = Path(store_path) if store_path is not None else base / self.config.telemetry.history_path
+        self.base = config_base(self.config, self.project_root)
+        # ``store_path`` takes a file path (relative to the current directory), a
+        # postgresql:// URL or a StoreLocation; else the project's configured store.
+        self.store_location = history_location(self.config, self.project_root, store_path, option="store_path")
         self.actor = actor
         self.clock = clock
         self._frameworks: list[str] = []
+
+    @property
+    def store_path(self) -> Path | None:
+        """The store's SQLite file (None on PostgreSQL); messages name the store by
+        ``store_location.display``."""
+        return self.store_location.path
 
     @property
     def frameworks(self) -> list[str]:
@@ -156,7 +167,8 @@ class ComplianceMatrix:
         or an http(s) URL. Returns the ``ControlStatusChange`` as stored.
         """
         from ..audit import default_actor
-        from ..store.sqlite import ControlStatusChange, HistoryStore
+        from ..store import open_store
+        from ..store.sqlite import ControlStatusChange
         from .evidence_files import evidence_digest
 
         chosen = ComplianceStatus.coerce(status)
@@ -185,16 +197,16 @@ class ComplianceMatrix:
             actor=actor or self.actor or default_actor(),
             recorded_at=rfc3339(now),
         )
-        with HistoryStore(self.store_path) as store:
+        with open_store(self.store_location) as store:
             return store.record_control_status(change)
 
     def assess(self, frameworks: list[str] | None = None) -> Any:
         """The ``ComplianceResult`` of the latest stored run with today's manual evidence."""
-        from ..store.sqlite import HistoryStore
+        from ..store import open_store
         from .context import run_facts
 
         context = self.context(frameworks)
-        with HistoryStore(self.store_path) as store:
+        with open_store(self.store_location) as store:
             record = latest_complete_run(store, self.config.telemetry.process_name)
             manual = context.manual_statuses(store.control_statuses())
         tests = record.tests if record is not None else []

@@ -43,6 +43,7 @@ __all__ = [
     "ComplianceConfig",
     "EnterpriseConfig",
     "FeatureFlagsConfig",
+    "HistoryConfig",
     "LoggingConfig",
     "SecurityConfig",
     "TelemetryConfig",
@@ -113,7 +114,8 @@ def looks_secret(key: str) -> bool:
 
 
 def mask_secrets(data: Any) -> Any:
-    """A copy of ``data`` with the value of every secret-looking key replaced by ``MASK``."""
+    """A copy of ``data`` with the value of every secret-looking key replaced by ``MASK``, and
+    the user info of every URL in a string (``history.url``'s password) too."""
     if isinstance(data, Mapping):
         return {
             key: MASK if _is_secret(key, value) else mask_secrets(value)
@@ -121,6 +123,10 @@ def mask_secrets(data: Any) -> Any:
         }
     if isinstance(data, (list, tuple)):
         return [mask_secrets(item) for item in data]
+    if isinstance(data, str) and "://" in data:
+        from ..redact import redact_text  # stdlib only; the one rule every writer applies
+
+        return redact_text(data)
     return data
 
 
@@ -304,12 +310,35 @@ class LoggingConfig(_Section):
         logging.getLogger("pytest_enterprise").setLevel(self.level)
 
 
+def _history_url(value: str) -> None:
+    """A location the history store understands: a bad scheme stops the load here, naming
+    the file and line (or the variable), rather than at the end of a run."""
+    # Imported only when a URL is set: the store package costs ~45 ms and imports SQLite.
+    from ..history_location import parse_where
+
+    try:
+        parse_where(value, Path())
+    except ConfigError as error:
+        raise _Invalid(str(error)) from None
+
+
+@dataclass(repr=False)
+class HistoryConfig(_Section):
+    """Where the run history is kept when it is not the SQLite file at
+    ``telemetry.history_path``: a PostgreSQL database shared by many runners."""
+
+    # postgresql://user:password@host:port/db (or a SQLite path / sqlite:///absolute/path);
+    # its password is masked in repr() and to_dict() like any URL's user info.
+    url: str | None = _setting(None, check=_history_url)
+
+
 SECTIONS: Mapping[str, type[_Section]] = {
     "telemetry": TelemetryConfig,
     "security": SecurityConfig,
     "compliance": ComplianceConfig,
     "feature_flags": FeatureFlagsConfig,
     "logging": LoggingConfig,
+    "history": HistoryConfig,
 }
 TOP_LEVEL_KEYS = ("environment", "profiles")
 
@@ -372,6 +401,7 @@ class EnterpriseConfig:
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
     feature_flags: FeatureFlagsConfig = field(default_factory=FeatureFlagsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     environment: str = DEFAULT_ENVIRONMENT
     source: Path | None = None
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mmh3
 
@@ -47,6 +47,9 @@ from .model import (
     prerequisite_cycle,
     prerequisite_problem,
 )
+
+if TYPE_CHECKING:
+    from ..store.location import StoreLocation
 
 __all__ = [
     "FlagManager",
@@ -118,12 +121,14 @@ class FlagManager:
         *,
         clock: Callable[[], datetime] = utc_now,
         audit: AuditLog | None = None,
-        store_path: str | Path | None = None,
+        store_path: str | Path | StoreLocation | None = None,
         actor: str | None = None,
     ) -> None:
         self.clock = clock
         self.audit: AuditLog = audit if audit is not None else MemoryAuditLog()
-        self.store_path = Path(store_path) if store_path is not None else None
+        # Where A/B events go: a SQLite file, a postgresql:// URL or a StoreLocation (None:
+        # kept in memory). Kept as given; open_store reads each of them.
+        self.store_path = store_path
         self.actor = actor
         self._lock = threading.RLock()  # changes only; evaluation reads without it
         self._flags: dict[str, FeatureFlag] = {}
@@ -680,10 +685,10 @@ class FlagManager:
             pending, self._pending = self._pending, []
         if not pending or self.store_path is None:
             return 0
-        from ..store.sqlite import HistoryStore
+        from ..store import open_store
 
         try:
-            with HistoryStore(self.store_path, clock=self.clock) as store:
+            with open_store(self.store_path, clock=self.clock) as store:
                 return store.record_experiment_events(pending)
         except BaseException:
             with self._lock:  # keep them for the next attempt
@@ -695,9 +700,9 @@ class FlagManager:
         self.flush()
         if self.store_path is None:
             return [event[1:5] for event in self._memory_events if event[0] == name]
-        from ..store.sqlite import HistoryStore
+        from ..store import open_store
 
-        with HistoryStore(self.store_path, clock=self.clock) as store:
+        with open_store(self.store_path, clock=self.clock) as store:
             return store.experiment_events(name)
 
     def experiment_results(self, name: str, **options: Any) -> Any:

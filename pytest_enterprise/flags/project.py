@@ -1,24 +1,27 @@
 """Binds a FlagManager to a project: its flag file, environment, audit log and store.
 
 Paths in the config are relative to the config file's folder (else to ``root``). The audit
-log and the A/B events go to the history store at ``telemetry.history_path``.
+log and the A/B events go to the project's history store (``history.url``, else
+``telemetry.history_path``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import EnterpriseConfig
+from ..history_location import config_base, history_location
 from .manager import FlagManager
 
-__all__ = ["configure_manager", "flag_file_path", "project_history_path"]
+if TYPE_CHECKING:
+    from ..store.location import StoreLocation
+
+__all__ = ["configure_manager", "flag_file_path", "project_history_location"]
 
 
 def _base(settings: EnterpriseConfig, root: Path | None) -> Path:
-    if settings.source is not None:
-        return settings.source.parent
-    return root if root is not None else Path.cwd()
+    return config_base(settings, root if root is not None else Path.cwd())
 
 
 def flag_file_path(settings: EnterpriseConfig, root: Path | None = None) -> Path | None:
@@ -26,8 +29,8 @@ def flag_file_path(settings: EnterpriseConfig, root: Path | None = None) -> Path
     return None if not configured else _base(settings, root) / configured
 
 
-def project_history_path(settings: EnterpriseConfig, root: Path | None = None) -> Path:
-    return _base(settings, root) / settings.telemetry.history_path
+def project_history_location(settings: EnterpriseConfig, root: Path | None = None) -> StoreLocation:
+    return history_location(settings, root if root is not None else Path.cwd())
 
 
 def configure_manager(
@@ -47,7 +50,7 @@ def configure_manager(
     from .flagfile import load_flag_file
 
     if persistent:
-        history = project_history_path(settings, root)
+        history = project_history_location(settings, root)
         manager.audit = StoreAuditLog(history, clock=manager.clock)
         manager.store_path = history
     else:

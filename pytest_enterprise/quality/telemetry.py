@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from ..model import DEFAULT_SEVERITY, SEVERITIES
@@ -286,8 +285,9 @@ def snapshot_from_events(
 
 
 def _open_store(store: Any) -> Any:
+    """A store object as given, else the store a path, URL or ``StoreLocation`` names."""
     if store is None or hasattr(store, "record_events"):
         return store
-    from ..store.sqlite import HistoryStore
+    from ..store import open_store
 
-    return HistoryStore(Path(store))
+    return open_store(store)
