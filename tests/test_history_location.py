@@ -8,15 +8,27 @@ import ast
 import json
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from pytest_enterprise.audit import StoreAuditLog
 from pytest_enterprise.cli.main import main
 from pytest_enterprise.config import EnterpriseConfig
 from pytest_enterprise.errors import ConfigError
 from pytest_enterprise.history_location import history_location, parse_where
 from pytest_enterprise.store.location import POSTGRESQL, SQLITE, parse_location
+
+try:
+    # Imported at collection, as conftest imports scipy: a pytester test restores sys.modules
+    # when it ends, and psycopg imported afresh after that no longer matches the exception
+    # classes its C extension raises, so the store's ``except psycopg.Error`` would miss.
+    import psycopg  # noqa: F401
+except ImportError:  # the PostgreSQL cases then fail or skip, saying why
+    pass
 
 PASSWORD = "s3cret"
 # Port 1 on loopback refuses at once: a PostgreSQL store that cannot be reached.
@@ -195,6 +207,42 @@ def test_pytest_unreachable_postgresql_still_writes_the_report(pytester: pytest.
     assert "history not saved" in output
     assert PASSWORD not in output
     assert PASSWORD not in run.report_path.read_text()  # run.args are redacted too
+
+
+@pytest.fixture
+def password_url() -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server (tests/postgres.py; skips without one),
+    owned by a role that logs in with ``PASSWORD``: the URL holds a password to leak."""
+    from postgres import ADMIN_URL, fresh_database
+
+    role = f"enterprise_wire_{uuid.uuid4().hex[:8]}"
+    for url in fresh_database():  # skips without a server; drops the database afterwards
+        parts = urlsplit(url)
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{PASSWORD}'")
+            admin.execute(f'ALTER DATABASE "{parts.path[1:]}" OWNER TO "{role}"')
+        yield urlunsplit(parts._replace(netloc=f"{role}:{PASSWORD}@{parts.hostname}:{parts.port}"))
+    # The loop has ended: fresh_database dropped the database, and with it all the role owned.
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_a_shared_postgresql_store_end_to_end(pytester: pytest.Pytester, run_enterprise, password_url, capsys):
+    """A run saves to the database; the CLI reads it back through --store; purge audits the
+    store by its display; the password is in no output, report or audit row."""
+    shown = password_url.replace(f":{PASSWORD}@", ":***@")
+    pytester.makepyfile(TRIVIAL)
+    run = run_enterprise(f"--enterprise-history={password_url}")
+    assert run.result.ret == 0, _output(run.result)
+    assert run.report["history"] == {"enabled": True, "path": shown, "saved": True, "error": None}
+    code, out, _ = _cli(capsys, "history", "list", "--format", "json", "--store", password_url)
+    assert code == 0 and [listed["id"] for listed in json.loads(out)] == [run.report["run"]["id"]]
+    code, out, err = _cli(capsys, "history", "purge", "--older-than", "0", "--store", password_url)
+    assert code == 0 and out.endswith(f"from {shown}\n")
+    (purge,) = StoreAuditLog(password_url).events("history")
+    assert (purge.subject, purge.action) == (shown, "purge")
+    everything = _output(run.result) + run.report_path.read_text() + out + err + repr(purge)
+    assert PASSWORD not in everything
 
 
 def _imports_after(pytester: pytest.Pytester, *args: str) -> set[str]:
