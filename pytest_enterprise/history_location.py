@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .config import EnterpriseConfig
     from .store.location import StoreLocation
 
-__all__ = ["config_base", "history_location", "parse_where"]
+__all__ = ["config_base", "history_location", "option_location", "parse_where"]
 
 
 def config_base(settings: EnterpriseConfig, base: Path) -> Path:
@@ -48,14 +48,22 @@ def history_location(
     A scheme that is neither a file nor PostgreSQL is one ``ConfigError`` line (exit 2)
     without the password, starting with ``option`` (the option's name) when given."""
     if override is not None and override != "":
-        try:
-            return parse_where(override, invocation_dir or Path())
-        except ConfigError as error:
-            raise ConfigError(f"{option}: {error}" if option else str(error)) from None
+        return option_location(override, option, invocation_dir)
     folder = config_base(settings, base)
     if settings.history.url is not None:
         return parse_where(settings.history.url, folder)
     return parse_where(settings.telemetry.history_path, folder)
+
+
+def option_location(
+    value: str | os.PathLike[str] | StoreLocation, option: str | None, invocation_dir: Path | None = None
+) -> StoreLocation:
+    """The store a command-line option names (a relative path from ``invocation_dir``, else
+    kept relative); when it names none, one ``ConfigError`` line that starts with ``option``."""
+    try:
+        return parse_where(value, invocation_dir or Path())
+    except ConfigError as error:
+        raise ConfigError(f"{option}: {error}" if option else str(error)) from None
 
 
 def parse_where(where: str | os.PathLike[str] | StoreLocation, base: Path) -> StoreLocation:

@@ -330,3 +330,13 @@ def test_cli_unreachable_postgresql_is_one_line_without_the_password(tmp_path, m
     assert PASSWORD not in out + err and "Traceback" not in err
     (line,) = err.splitlines()
     assert line.startswith("enterprise: error: ") and "postgresql://u:***@127.0.0.1:1/db" in line
+
+
+@pytest.mark.parametrize(("option", "value"), [("--from", BAD_SCHEME), ("--to", BAD_SCHEME), ("--from", "sqlite://[x")])
+def test_cli_copy_names_the_option_of_a_bad_store(tmp_path, monkeypatch, capsys, option, value):
+    monkeypatch.chdir(tmp_path)
+    where = {"--from": "a.db", "--to": "b.db", option: value}
+    code, out, err = _cli(capsys, "history", "copy", "--from", where["--from"], "--to", where["--to"])
+    assert code == 2 and out == "" and PASSWORD not in err
+    (line,) = err.splitlines()
+    assert line.startswith(f"enterprise: error: {option}: history URL ")

@@ -168,11 +168,12 @@ def copy_command(options: argparse.Namespace, extra: list[str]) -> int:
     from pathlib import Path
 
     from ..audit import make_event
+    from ..history_location import option_location
     from ..store import open_store as open_location
-    from ..store import parse_location
     from ..store.copying import copy_history, same_store
 
-    source_at, destination_at = (parse_location(where, Path.cwd()) for where in (options.source, options.destination))
+    source_at = option_location(options.source, "--from", Path.cwd())
+    destination_at = option_location(options.destination, "--to", Path.cwd())
     require(not same_store(source_at, destination_at), f"--from and --to name the same store, {source_at.display}")
     with open_location(source_at) as source, open_location(destination_at) as destination:
         if not source.exists():  # and a missing SQLite file stays missing
