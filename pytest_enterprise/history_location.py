@@ -69,11 +69,8 @@ def option_location(
 def parse_where(where: str | os.PathLike[str] | StoreLocation, base: Path) -> StoreLocation:
     """``where`` as a ``StoreLocation`` (one given is kept): the Python API's ``store_path``
     arguments take a path, a URL or a location alike."""
-    from .store.location import StoreLocation, display_url, parse_location
+    from .store.location import StoreLocation, parse_location
 
     if isinstance(where, StoreLocation):
         return where
-    try:
-        return parse_location(where, base)
-    except ValueError:  # urlsplit's own complaint, e.g. an unclosed IPv6 bracket
-        raise ConfigError(f"history URL {display_url(os.fspath(where))} is not a valid URL") from None
+    return parse_location(where, base)

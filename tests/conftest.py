@@ -11,6 +11,13 @@ import pytest
 # first import inside an inline run would break every later test that needs scipy.
 import scipy.special  # noqa: F401
 
+try:
+    # Likewise psycopg: imported afresh after a pytester run restored sys.modules, it no longer
+    # matches the exception classes its C extension raises, so ``except psycopg.Error`` misses.
+    import psycopg  # noqa: F401
+except ImportError:  # the PostgreSQL cases skip, saying why
+    pass
+
 REPORT = "report.json"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -22,13 +22,6 @@ from pytest_enterprise.errors import ConfigError
 from pytest_enterprise.history_location import history_location, parse_where
 from pytest_enterprise.store.location import POSTGRESQL, SQLITE, parse_location
 
-try:
-    # Imported at collection, as conftest imports scipy: a pytester test restores sys.modules
-    # when it ends, and psycopg imported afresh after that no longer matches the exception
-    # classes its C extension raises, so the store's ``except psycopg.Error`` would miss.
-    import psycopg  # noqa: F401
-except ImportError:  # the PostgreSQL cases then fail or skip, saying why
-    pass
 
 PASSWORD = "s3cret"
 # Port 1 on loopback refuses at once: a PostgreSQL store that cannot be reached.
@@ -213,6 +206,7 @@ def test_pytest_unreachable_postgresql_still_writes_the_report(pytester: pytest.
 def password_url() -> Iterator[str]:
     """A fresh database on the test PostgreSQL server (tests/postgres.py; skips without one),
     owned by a role that logs in with ``PASSWORD``: the URL holds a password to leak."""
+    import psycopg
     from postgres import ADMIN_URL, fresh_database
 
     role = f"enterprise_wire_{uuid.uuid4().hex[:8]}"

@@ -54,3 +54,8 @@ def test_no_password_survives_in_the_display(user, password, host):
     location = parse_location(url, BASE)
     assert location.url == url
     assert location.display == f"postgresql://{quote(user, safe='')}:***@{host}/db?password=***"
+
+
+def test_a_malformed_sqlite_url_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"history URL sqlite://\*\*\* is not a valid URL"):
+        parse_location("sqlite://[x", Path("/"))

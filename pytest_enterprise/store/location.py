@@ -51,7 +51,10 @@ def parse_location(value: str | os.PathLike[str], base: Path) -> StoreLocation:
         return StoreLocation(SQLITE, str(path), path=path)
     name = scheme.group(1).lower()
     if name == "sqlite":
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as error:  # e.g. an unclosed IPv6 bracket
+            raise ConfigError(f"history URL {display_url(text)} is not a valid URL ({error})") from None
         if parts.netloc or not parts.path.startswith("/"):
             raise ConfigError(f"history URL {display_url(text)}: a SQLite URL is sqlite:///absolute/path")
         path = Path(parts.path)
