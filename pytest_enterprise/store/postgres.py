@@ -57,6 +57,7 @@ class PostgresHistoryStore(HistoryStore):
     _INSERTION_ORDER = "seq"
     _SAME_AS = "IS NOT DISTINCT FROM"
     _NO_INDEX = ""
+    _SERIES_INDEX = ""
 
     def __init__(
         self,

@@ -65,6 +65,8 @@ def ensure_schema(
     import psycopg
 
     latest = BASE_VERSION + len(migrations)
+    if _current(connection, latest):
+        return latest
     try:
         with connection.transaction():
             # Runners starting together: the first creates or migrates, the others wait here
@@ -94,6 +96,23 @@ def ensure_schema(
             return version
     except psycopg.Error as error:
         raise translate_error(error, location, "preparing the database") from None
+
+
+def _current(connection: Any, latest: int) -> bool:
+    """Whether the database already holds our store at ``latest``: one query, no lock. Every
+    run opens the store, and at fleet scale the schema lock below was most of the time runners
+    spent waiting for each other (benchmarks/bench_store_fleet.py). Anything else (no store
+    yet, another application's tables, an older or newer schema) goes the locked way."""
+    import psycopg
+
+    try:
+        with connection.transaction():  # an error (no store_meta table) rolls back only this
+            rows = dict(connection.execute(
+                "SELECT key, value FROM store_meta WHERE key IN (%s, %s)", (APPLICATION_KEY, VERSION_KEY)
+            ))  # fmt: skip
+    except psycopg.Error:
+        return False
+    return rows.get(APPLICATION_KEY) == APPLICATION and rows.get(VERSION_KEY) == str(latest)
 
 
 def _judge(connection: Any, location: StoreLocation, tables: set[str], latest: int) -> int:
