@@ -162,24 +162,19 @@ class PostgresHistoryStore(HistoryStore):
     def _query(self, sql: str, params: tuple[Any, ...], action: str) -> list[tuple[Any, ...]]:
         import psycopg
 
-        conn = self._reader()
-        if conn is None:
-            return []
-        try:
-            return conn.execute(sql, params).fetchall()
-        except psycopg.Error as error:
-            if not conn.broken or self._in_snapshot:
-                raise self._translate(error, action) from None
-        # The connection was lost between statements (a restarted server): a read outside a
-        # snapshot can simply be asked again, once, on a new connection.
-        self.close()
-        conn = self._reader()
-        if conn is None:
-            return []
-        try:
-            return conn.execute(sql, params).fetchall()
-        except psycopg.Error as error:
-            raise self._translate(error, action) from None
+        for last_try in (False, True):
+            conn = self._reader()
+            if conn is None:
+                return []
+            try:
+                return conn.execute(sql, params).fetchall()
+            except psycopg.Error as error:
+                # A connection lost between statements (a restarted server): a read outside a
+                # snapshot can simply be asked again, once, on a new connection.
+                if last_try or not conn.broken or self._in_snapshot:
+                    raise self._translate(error, action) from None
+                self.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def _snapshot(self, action: str) -> Iterator[None]:
