@@ -334,3 +334,35 @@ def test_cli_copy_names_the_option_of_a_bad_store(tmp_path, monkeypatch, capsys,
     assert code == 2 and out == "" and PASSWORD not in err
     (line,) = err.splitlines()
     assert line.startswith(f"enterprise: error: {option}: history URL ")
+
+
+def test_the_cli_writers_and_readers_work_on_a_shared_postgresql_store(password_url, tmp_path, monkeypatch, capsys):
+    """The commands that write to the store besides a run (telemetry events, manual
+    compliance statuses, flag changes) and those that read them back, through
+    ENTERPRISE_HISTORY_URL; the password in no output."""
+    from pytest_enterprise.audit import verify_chain
+    from pytest_enterprise.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENTERPRISE_HISTORY_URL", password_url)
+    said = ""
+    for argv in (
+        ["telemetry", "record", "--process", "svc", "--unit", "--passed"],
+        ["telemetry", "record", "--process", "svc", "--defect", "timeout", "--severity", "high"],
+        ["telemetry", "status", "--process", "svc"],
+        ["compliance", "update", "--control", "CC6.1", "--status", "compliant", "--notes", "MFA on"],
+        ["compliance", "log"],
+        ["flags", "create", "new_ui", "--rollout", "10", "--actor", "alice", "--file", "flags.yaml"],
+        ["flags", "update", "new_ui", "--rollout", "50", "--actor", "alice", "--file", "flags.yaml"],
+        ["flags", "log", "--file", "flags.yaml"],
+    ):
+        code, out, err = _cli(capsys, *argv)
+        assert code == 0, (argv, out, err)
+        said += out + err
+    assert PASSWORD not in said and "CC6.1" in said and "new_ui" in said
+    with open_store(password_url) as store:
+        assert [event.kind for event in store.events("svc")] == ["unit", "defect"]
+        assert [(c.control_id, c.status) for c in store.control_statuses()] == [("CC6.1", "compliant")]
+        flag_events = store.audit_events("flag", "new_ui")
+        assert [event.action for event in flag_events] == ["create", "update"]
+        assert verify_chain(store.audit_events()) == [] and verify_chain(store.control_status_log(), "change") == []
