@@ -73,7 +73,6 @@ class PostgresHistoryStore(HistoryStore):
         self.clock = clock
         self._conn: _Connection | None = None  # type: ignore[assignment]
         self._checked = True  # PostgreSQL checks its own pages; there is no file to scan
-        self._version = 0
         self._in_snapshot = False  # reads must then all come from one transaction
 
     def exists(self) -> bool:
@@ -109,7 +108,6 @@ class PostgresHistoryStore(HistoryStore):
         if version == 0:  # an empty database, and only reading: nothing to read, nothing made
             raw.close()
             return
-        self._version = version
         self._conn = _Connection(raw)
 
     # -- transactions and queries -------------------------------------------------------------
