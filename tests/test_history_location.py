@@ -366,3 +366,10 @@ def test_the_cli_writers_and_readers_work_on_a_shared_postgresql_store(password_
         flag_events = store.audit_events("flag", "new_ui")
         assert [event.action for event in flag_events] == ["create", "update"]
         assert verify_chain(store.audit_events()) == [] and verify_chain(store.control_status_log(), "change") == []
+
+
+def test_a_postgresql_url_without_psycopg_installed_is_one_line_saying_what_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed: import fails
+    code, out, err = _cli(capsys, "history", "list", "--store", UNREACHABLE)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "pip install 'pytest-enterprise[postgres]'" in err and PASSWORD not in err

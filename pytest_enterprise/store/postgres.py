@@ -36,7 +36,7 @@ from typing import Any
 from ..errors import PermissionDeniedError, StoreError
 from ..timeutil import utc_now
 from .location import StoreLocation
-from .postgres_connection import connect, ensure_schema, translate_error
+from .postgres_connection import connect, driver, ensure_schema, translate_error
 from .sqlite import HistoryStore
 
 __all__ = ["PostgresHistoryStore"]
@@ -115,7 +115,7 @@ class PostgresHistoryStore(HistoryStore):
     def _retrying(self, conn: Any, body: Callable[[Any], None], action: str) -> None:
         """Run ``body`` in one transaction, again on a retryable failure (see the module
         docstring), for at most the busy timeout in all."""
-        import psycopg
+        psycopg = driver(self.location)
 
         started = time.monotonic()
         attempt = 0
@@ -158,7 +158,7 @@ class PostgresHistoryStore(HistoryStore):
         self._retrying(self._writer(), body, action)
 
     def _query(self, sql: str, params: tuple[Any, ...], action: str) -> list[tuple[Any, ...]]:
-        import psycopg
+        psycopg = driver(self.location)
 
         for last_try in (False, True):
             conn = self._reader()
@@ -176,7 +176,7 @@ class PostgresHistoryStore(HistoryStore):
 
     @contextmanager
     def _snapshot(self, action: str) -> Iterator[None]:
-        import psycopg
+        psycopg = driver(self.location)
 
         conn = self._reader()
         if conn is None or conn.in_transaction:

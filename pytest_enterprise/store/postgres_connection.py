@@ -24,7 +24,7 @@ from ..errors import PermissionDeniedError, StoreError
 from .location import POSTGRESQL, StoreLocation
 from .postgres_schema import APPLICATION_KEY, BASE_VERSION, DDL, MIGRATIONS, VERSION_KEY
 
-__all__ = ["APPLICATION", "connect", "ensure_schema", "translate_error"]
+__all__ = ["APPLICATION", "connect", "driver", "ensure_schema", "translate_error"]
 
 # store_meta[APPLICATION_KEY]: what marks a database as a pytest-enterprise history store.
 APPLICATION = "pytest-enterprise history"
@@ -34,16 +34,22 @@ CONNECT_TIMEOUT_S = 10
 _WHERE = re.compile(r'^(?:connection failed: )?(?:connection to server (?:at|on) "[^"]*"(?:, port \d+)? failed: )?')
 
 
-def connect(location: StoreLocation) -> Any:
-    """A psycopg connection to the store at ``location`` (autocommit off)."""
-    if location.engine != POSTGRESQL or location.url is None:
-        raise ValueError(f"not a PostgreSQL location: {location.display}")
+def driver(location: StoreLocation) -> Any:
+    """The psycopg module, or one line saying how to install it (it is an optional extra)."""
     try:
         import psycopg
     except ImportError:
         raise StoreError(
             f"history store {location.display}: PostgreSQL needs psycopg; pip install 'pytest-enterprise[postgres]'"
         ) from None
+    return psycopg
+
+
+def connect(location: StoreLocation) -> Any:
+    """A psycopg connection to the store at ``location`` (autocommit off)."""
+    if location.engine != POSTGRESQL or location.url is None:
+        raise ValueError(f"not a PostgreSQL location: {location.display}")
+    psycopg = driver(location)
     try:
         return psycopg.connect(
             location.url, connect_timeout=CONNECT_TIMEOUT_S, application_name=f"pytest-enterprise {__version__}"
