@@ -118,7 +118,26 @@ def finish_run(
         _write_evidence(config, settings, record, quality_data, outcome)
         if artifacts is not None:
             _supply_chain_provenance(record, supply_chain, artifacts, artifact_dir, outcome)
+    _log_finish(record, quality_data, outcome)
     return outcome
+
+
+def _log_finish(record: RunRecord, quality: dict[str, Any], outcome: SessionOutcome) -> None:
+    """One INFO record per run, and a WARNING per problem, for logging.file_logging and
+    structured_logging (pytest_enterprise/logs.py)."""
+    import logging
+
+    from .logs import configured
+
+    if not configured():
+        return
+    log = logging.getLogger("pytest_enterprise.run")
+    log.info(
+        "run %s finished: %s units, %s defects, exit status %s, report %s",
+        record.run.id, quality.get("units"), quality.get("defects"), record.run.exit_status, outcome.report_path,
+    )  # fmt: skip
+    for problem in outcome.problems:
+        log.warning("run %s: %s", record.run.id, problem)
 
 
 def _artifact_dir(config: pytest.Config, settings: EnterpriseConfig) -> Path:

@@ -33,7 +33,8 @@ def register(config: pytest.Config) -> None:
     settings = EnterpriseConfig.load(
         config.getoption("enterprise_config"), rootdir=config.rootpath
     )
-    settings.logging.apply()
+    base = settings.source.parent if settings.source is not None else config.rootpath
+    settings.logging.apply(base / settings.telemetry.output_dir)
     for stage in settings.telemetry.stages or ():
         config.addinivalue_line("markers", f"{stage}: RTY stage '{stage}' (pytest-enterprise).")
     flags = _flags_run(config, settings)

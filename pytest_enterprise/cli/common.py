@@ -12,7 +12,8 @@ from ..errors import UsageError
 
 def load_config(options: argparse.Namespace) -> EnterpriseConfig:
     config = EnterpriseConfig.load(options.config, rootdir=Path.cwd())
-    config.logging.apply()
+    base = config.source.parent if config.source is not None else Path.cwd()
+    config.logging.apply(base / config.telemetry.output_dir)
     return config
 
 

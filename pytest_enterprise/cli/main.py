@@ -71,15 +71,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and not getattr(options, "accepts_extra_arguments", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return int(options.handler(options, extra) or 0)
+        code = int(options.handler(options, extra) or 0)
     except EnterpriseError as error:
         print(f"enterprise: error: {error}", file=sys.stderr)
+        _log_command(arguments, error.exit_code, str(error))
         return error.exit_code
     except KeyboardInterrupt:
         print("enterprise: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_USAGE
+    _log_command(arguments, code)
+    return code
+
+
+def _log_command(arguments: list[str], code: int, error: str | None = None) -> None:
+    """The command, its secret-looking arguments masked, and how it ended, for
+    logging.file_logging and structured_logging (pytest_enterprise/logs.py)."""
+    import logging
+
+    from ..logs import configured
+    from ..redact import redact_args
+
+    if not configured():
+        return
+    log = logging.getLogger("pytest_enterprise.cli")
+    command = " ".join(redact_args(arguments))
+    if error is None:
+        log.info("enterprise %s: exit %d", command, code)
+    else:
+        log.error("enterprise %s: exit %d: %s", command, code, error)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -302,12 +302,15 @@ class LoggingConfig(_Section):
     """Logging of pytest-enterprise itself (the ``pytest_enterprise`` logger)."""
 
     level: str = _setting("INFO", choices=LOG_LEVELS)
-    structured_logging: bool = _setting(False, reserved_for="structured (JSON) log output")
-    file_logging: bool = _setting(False, reserved_for="logging to a file")
+    structured_logging: bool = False  # one JSON object per record, on stderr (pytest_enterprise/logs.py)
+    file_logging: bool = False  # also to enterprise.log in telemetry.output_dir, rotated
 
-    def apply(self) -> None:
-        """Make ``level`` take effect on the ``pytest_enterprise`` logger."""
-        logging.getLogger("pytest_enterprise").setLevel(self.level)
+    def apply(self, log_dir: Path | None = None) -> None:
+        """Make these settings take effect on the ``pytest_enterprise`` logger; ``log_dir``
+        is where ``file_logging`` writes (the run's or the command's output folder)."""
+        from ..logs import configure  # standard library only; a file handler's module on demand
+
+        configure(self.level, structured=self.structured_logging, log_dir=log_dir if self.file_logging else None)
 
 
 def _history_url(value: str) -> None:
