@@ -26,6 +26,7 @@ GROUPS = {
     "security": "security_commands",
     "test": "test_commands",
     "merge": "merge_commands",
+    "privacy": "privacy_commands",
 }
 
 EPILOG = """exit status: 0 ok; 1 a gate failed or findings above threshold;

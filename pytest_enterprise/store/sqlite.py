@@ -734,6 +734,30 @@ class HistoryStore:
             )
         ]
 
+    def user_experiment_events(self, user_id: str) -> list[tuple[str, str, str, str, float | None, str]]:
+        """``(flag, variant, user_id, metric, value, recorded_at)`` of every experiment event
+        of one user, oldest first: what the store holds about them (``privacy export``)."""
+        return self._query(
+            "SELECT flag, variant, user_id, metric, value, recorded_at FROM experiment_events WHERE user_id = ?"
+            " ORDER BY id",
+            (user_id,),
+            "reading a user's experiment events",
+        )
+
+    def erase_user(self, user_id: str, audit: Callable[[int], AuditRow]) -> tuple[int, AuditRow]:
+        """Delete every experiment event of ``user_id`` and append the erasure's audit event,
+        ``audit(rows deleted)``, in one transaction: the log never claims an erasure that did
+        not happen, nor misses one that did. Returns the count and the chained event."""
+        erased, result = 0, audit(0)
+
+        def write(conn: sqlite3.Connection) -> None:
+            nonlocal erased, result
+            erased = conn.execute("DELETE FROM experiment_events WHERE user_id = ?", (user_id,)).rowcount
+            result = _append_audit_event(conn, audit(erased))
+
+        self._write(write, "erasing a user's experiment events")
+        return erased, result
+
     # -- reading ------------------------------------------------------------------------------
 
     def control_statuses(self) -> list[ControlStatusChange]:
