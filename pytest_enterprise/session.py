@@ -16,6 +16,7 @@ import pytest
 
 from .config import EnterpriseConfig
 from .errors import EnterpriseError
+from .history_location import config_base
 from .markers import MarksByParent, item_meta, wanted_marks
 from .model import OpportunityDefinition, RunInfo, RunRecord
 from .plugin import SESSION_PLUGIN_NAME
@@ -33,8 +34,7 @@ def register(config: pytest.Config) -> None:
     settings = EnterpriseConfig.load(
         config.getoption("enterprise_config"), rootdir=config.rootpath
     )
-    base = settings.source.parent if settings.source is not None else config.rootpath
-    settings.logging.apply(base / settings.telemetry.output_dir)
+    settings.logging.apply(config_base(settings, config.rootpath) / settings.telemetry.output_dir)
     for stage in settings.telemetry.stages or ():
         config.addinivalue_line("markers", f"{stage}: RTY stage '{stage}' (pytest-enterprise).")
     flags = _flags_run(config, settings)

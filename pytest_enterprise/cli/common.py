@@ -12,8 +12,9 @@ from ..errors import UsageError
 
 def load_config(options: argparse.Namespace) -> EnterpriseConfig:
     config = EnterpriseConfig.load(options.config, rootdir=Path.cwd())
-    base = config.source.parent if config.source is not None else Path.cwd()
-    config.logging.apply(base / config.telemetry.output_dir)
+    from ..history_location import config_base
+
+    config.logging.apply(config_base(config, Path.cwd()) / config.telemetry.output_dir)
     return config
 
 

@@ -645,8 +645,7 @@ class HistoryStore:
         # retention, and one transaction deleting them all would hold its locks (and, on
         # SQLite, every other writer) for as long. A run goes with all its test rows at once.
         # The usual purge at the end of a run deletes a few rows: one transaction.
-        batches = (("runs", "started_at", PURGE_BATCH_RUNS), ("telemetry_events", "recorded_at", PURGE_BATCH_EVENTS))
-        pending = list(batches)
+        pending = [("runs", "started_at", PURGE_BATCH_RUNS), ("telemetry_events", "recorded_at", PURGE_BATCH_EVENTS)]
         while pending:
             counts: list[int] = []
 
@@ -748,15 +747,14 @@ class HistoryStore:
         """Delete every experiment event of ``user_id`` and append the erasure's audit event,
         ``audit(rows deleted)``, in one transaction: the log never claims an erasure that did
         not happen, nor misses one that did. Returns the count and the chained event."""
-        erased, result = 0, audit(0)
+        done: list[tuple[int, AuditRow]] = []
 
         def write(conn: sqlite3.Connection) -> None:
-            nonlocal erased, result
             erased = conn.execute("DELETE FROM experiment_events WHERE user_id = ?", (user_id,)).rowcount
-            result = _append_audit_event(conn, audit(erased))
+            done[:] = [(erased, _append_audit_event(conn, audit(erased)))]
 
         self._write(write, "erasing a user's experiment events")
-        return erased, result
+        return done[0]
 
     # -- reading ------------------------------------------------------------------------------
 
